@@ -1,0 +1,369 @@
+//! Bit input for the deflate decoder (LSB-first, as deflate packs bits).
+//!
+//! Two readers implement [`BitInput`]:
+//!
+//! * [`SliceBits`] reads a whole buffer. Past its end it supplies a few zero bytes, so a
+//!   decoder never needs a bounds branch per symbol; whoever consumes those padding bits
+//!   has met the end of the input, which [`SliceBits::overran`] reports.
+//! * [`StreamBits`] reads input that arrives in pieces. It loads one byte at a time and
+//!   never more than asked, supports checkpoints, and when a unit of work (a block header,
+//!   a symbol) runs out of input it is rolled back and the unused tail is staged in
+//!   [`StreamBitState`] until the next piece arrives.
+
+/// A source of bits for the decoder.
+pub(crate) trait BitInput {
+    /// Make at least `n` (≤ 32) bits available. `false`: the input cannot supply them now.
+    fn ensure(&mut self, n: u32) -> bool;
+    /// Load one more byte if possible (used to complete a Huffman codeword).
+    fn load_byte(&mut self) -> bool;
+    /// The buffered bits, next bit in bit 0.
+    fn peek(&self) -> u64;
+    /// Number of buffered bits.
+    fn available(&self) -> u32;
+    /// Drop `n` buffered bits (`n <= available()`).
+    fn consume(&mut self, n: u32);
+    /// Bit offset of the next unread bit from the start of the deflate data.
+    fn bit_position(&self) -> u64;
+    /// Drop bits up to the next byte boundary.
+    fn align_to_byte(&mut self) {
+        let n = self.available() % 8;
+        self.consume(n);
+    }
+}
+
+/// Zero bytes [`SliceBits`] may supply past the end of its input.
+const MAX_PADDING_BYTES: u32 = 8;
+
+/// Bit reader over a complete input buffer.
+pub(crate) struct SliceBits<'a> {
+    data: &'a [u8],
+    /// Next byte of `data` to load.
+    pos: usize,
+    buf: u64,
+    count: u32,
+    /// Zero bytes loaded past the end of `data`.
+    padding: u32,
+}
+
+impl<'a> SliceBits<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        Self {
+            data,
+            pos: 0,
+            buf: 0,
+            count: 0,
+            padding: 0,
+        }
+    }
+
+    /// Refill to at least 56 bits from at least 8 remaining bytes, without a per-byte branch:
+    /// load 8 bytes, keep as many whole bytes as fit (libdeflate's branchless refill).
+    #[inline(always)]
+    pub(crate) fn refill_fast(&mut self) {
+        debug_assert!(self.has_fast_input());
+        let word = match self.data.get(self.pos..self.pos + 8) {
+            Some(bytes) => u64::from_le_bytes([
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+            ]),
+            None => return self.refill_careful(),
+        };
+        self.buf |= word << self.count;
+        self.pos += ((63 - self.count) / 8) as usize;
+        self.count |= 56;
+    }
+
+    /// Whether [`Self::refill_fast`] may be used (8 bytes remain and no padding was loaded).
+    #[inline(always)]
+    pub(crate) fn has_fast_input(&self) -> bool {
+        self.pos + 8 <= self.data.len()
+    }
+
+    /// Refill byte by byte, padding with zeros past the end.
+    #[inline(never)]
+    pub(crate) fn refill_careful(&mut self) {
+        // Stop at ≥ 56 bits so `count` stays ≤ 63 (the fast refill shifts by `count`).
+        while self.count < 56 {
+            if let Some(&b) = self.data.get(self.pos) {
+                self.buf |= u64::from(b) << self.count;
+                self.pos += 1;
+            } else if self.padding < MAX_PADDING_BYTES {
+                self.padding += 1;
+            } else {
+                break;
+            }
+            self.count += 8;
+        }
+    }
+
+    /// Whether padding bits past the end of the input have been consumed.
+    #[inline]
+    pub(crate) fn overran(&self) -> bool {
+        self.padding * 8 > self.count
+    }
+
+    /// Bytes of input consumed so far (after the final block: rounded up to a whole byte).
+    pub(crate) fn bytes_consumed(&self) -> usize {
+        let bit = self.bit_position();
+        (bit.div_ceil(8) as usize).min(self.data.len())
+    }
+
+    /// The input bytes not yet loaded into the bit buffer, when the buffer holds only
+    /// whole bytes that are also returned (used by stored blocks after alignment).
+    /// Returns the unread tail of the input at the current (byte-aligned) position.
+    pub(crate) fn take_aligned_bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        debug_assert_eq!(self.count % 8, 0);
+        let start = self.byte_position()?;
+        let bytes = self.data.get(start..start.checked_add(n)?)?;
+        // Reset the buffer to just past the taken bytes.
+        self.pos = start + n;
+        self.buf = 0;
+        self.count = 0;
+        self.padding = 0;
+        Some(bytes)
+    }
+
+    fn byte_position(&self) -> Option<usize> {
+        let bit = self.bit_position();
+        if bit % 8 != 0 || bit > self.data.len() as u64 * 8 {
+            return None;
+        }
+        Some((bit / 8) as usize)
+    }
+
+    /// Length of the input in bits.
+    pub(crate) fn input_bits(&self) -> u64 {
+        self.data.len() as u64 * 8
+    }
+
+    /// Input bytes, for the fast loop's bounds test.
+    #[inline(always)]
+    pub(crate) fn remaining_input(&self) -> usize {
+        self.data.len() - self.pos
+    }
+}
+
+impl BitInput for SliceBits<'_> {
+    #[inline(always)]
+    fn ensure(&mut self, n: u32) -> bool {
+        if self.count < n {
+            self.refill_careful();
+        }
+        self.count >= n
+    }
+
+    #[inline(always)]
+    fn load_byte(&mut self) -> bool {
+        let before = self.count;
+        self.refill_careful();
+        self.count > before
+    }
+
+    #[inline(always)]
+    fn peek(&self) -> u64 {
+        self.buf
+    }
+
+    #[inline(always)]
+    fn available(&self) -> u32 {
+        self.count
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, n: u32) {
+        debug_assert!(n <= self.count);
+        self.buf >>= n;
+        self.count -= n;
+    }
+
+    fn bit_position(&self) -> u64 {
+        (self.pos as u64 + u64::from(self.padding)) * 8 - u64::from(self.count)
+    }
+}
+
+/// Bytes [`StreamBitState`] can stage: more than the largest dynamic block header
+/// (3 + 14 + 19·3 + 316·14 bits < 600 bytes).
+pub(crate) const STAGE_CAPACITY: usize = 640;
+
+/// Bit-reader state that persists between calls of a streaming decoder.
+pub(crate) struct StreamBitState {
+    buf: u64,
+    count: u32,
+    /// Total bytes loaded into `buf` since the stream started.
+    loaded: u64,
+    /// Bytes kept from earlier input because a unit of work could not finish with them.
+    stage: [u8; STAGE_CAPACITY],
+    stage_len: usize,
+}
+
+impl StreamBitState {
+    pub(crate) const fn new() -> Self {
+        Self {
+            buf: 0,
+            count: 0,
+            loaded: 0,
+            stage: [0; STAGE_CAPACITY],
+            stage_len: 0,
+        }
+    }
+}
+
+/// A checkpoint of a [`StreamBits`] to roll back to.
+#[derive(Clone, Copy)]
+pub(crate) struct Checkpoint {
+    buf: u64,
+    count: u32,
+    loaded: u64,
+    stage_pos: usize,
+    input_pos: usize,
+}
+
+/// Streaming bit reader: the persisted state, then the staged bytes, then the current input.
+pub(crate) struct StreamBits<'s, 'i> {
+    state: &'s mut StreamBitState,
+    stage_pos: usize,
+    input: &'i [u8],
+    input_pos: usize,
+}
+
+impl<'s, 'i> StreamBits<'s, 'i> {
+    pub(crate) fn new(state: &'s mut StreamBitState, input: &'i [u8]) -> Self {
+        Self {
+            state,
+            stage_pos: 0,
+            input,
+            input_pos: 0,
+        }
+    }
+
+    pub(crate) fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            buf: self.state.buf,
+            count: self.state.count,
+            loaded: self.state.loaded,
+            stage_pos: self.stage_pos,
+            input_pos: self.input_pos,
+        }
+    }
+
+    pub(crate) fn restore(&mut self, cp: Checkpoint) {
+        self.state.buf = cp.buf;
+        self.state.count = cp.count;
+        self.state.loaded = cp.loaded;
+        self.stage_pos = cp.stage_pos;
+        self.input_pos = cp.input_pos;
+    }
+
+    /// Roll back to `cp` and keep everything after it for the next call. Returns false if
+    /// that would not fit in the stage (cannot happen for deflate's units of work).
+    pub(crate) fn stall(&mut self, cp: Checkpoint) -> bool {
+        self.restore(cp);
+        let staged = &self.state.stage[self.stage_pos..self.state.stage_len];
+        let rest = &self.input[self.input_pos..];
+        let total = staged.len() + rest.len();
+        if total > STAGE_CAPACITY {
+            return false;
+        }
+        self.state
+            .stage
+            .copy_within(self.stage_pos..self.state.stage_len, 0);
+        let kept = self.state.stage_len - self.stage_pos;
+        self.state.stage[kept..kept + rest.len()].copy_from_slice(rest);
+        self.state.stage_len = total;
+        self.stage_pos = 0;
+        self.input_pos = self.input.len();
+        true
+    }
+
+    /// Drop the consumed part of the stage at the end of a call that did not stall.
+    pub(crate) fn finish(self) -> usize {
+        let st = self.state;
+        st.stage.copy_within(self.stage_pos..st.stage_len, 0);
+        st.stage_len -= self.stage_pos;
+        self.input_pos
+    }
+
+    fn next_byte(&mut self) -> Option<u8> {
+        if self.stage_pos < self.state.stage_len {
+            let b = self.state.stage[self.stage_pos];
+            self.stage_pos += 1;
+            Some(b)
+        } else if let Some(&b) = self.input.get(self.input_pos) {
+            self.input_pos += 1;
+            Some(b)
+        } else {
+            None
+        }
+    }
+
+    /// Copy up to `out.len()` byte-aligned bytes (bit buffer first, then stage, then input).
+    /// Returns the number copied.
+    pub(crate) fn copy_aligned(&mut self, out: &mut [u8]) -> usize {
+        debug_assert_eq!(self.state.count % 8, 0);
+        let mut n = 0;
+        while n < out.len() && self.state.count >= 8 {
+            out[n] = self.state.buf as u8;
+            self.consume(8);
+            n += 1;
+        }
+        while n < out.len() && self.stage_pos < self.state.stage_len {
+            out[n] = self.state.stage[self.stage_pos];
+            self.stage_pos += 1;
+            self.state.loaded += 1;
+            n += 1;
+        }
+        let take = (out.len() - n).min(self.input.len() - self.input_pos);
+        out[n..n + take].copy_from_slice(&self.input[self.input_pos..self.input_pos + take]);
+        self.input_pos += take;
+        self.state.loaded += take as u64;
+        n + take
+    }
+}
+
+impl BitInput for StreamBits<'_, '_> {
+    #[inline]
+    fn ensure(&mut self, n: u32) -> bool {
+        while self.state.count < n {
+            if !self.load_byte() {
+                return false;
+            }
+        }
+        true
+    }
+
+    #[inline]
+    fn load_byte(&mut self) -> bool {
+        if self.state.count > 56 {
+            return false;
+        }
+        match self.next_byte() {
+            Some(b) => {
+                self.state.buf |= u64::from(b) << self.state.count;
+                self.state.count += 8;
+                self.state.loaded += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> u64 {
+        self.state.buf
+    }
+
+    #[inline]
+    fn available(&self) -> u32 {
+        self.state.count
+    }
+
+    #[inline]
+    fn consume(&mut self, n: u32) {
+        debug_assert!(n <= self.state.count);
+        self.state.buf >>= n;
+        self.state.count -= n;
+    }
+
+    fn bit_position(&self) -> u64 {
+        self.state.loaded * 8 - u64::from(self.state.count)
+    }
+}

@@ -1,0 +1,333 @@
+//! Canonical Huffman codes: decode-table construction.
+//!
+//! Deflate transmits a Huffman code as one codeword length per symbol; the codewords
+//! themselves follow from the lengths (RFC 1951 §3.2.2, "canonical" codes). Deflate packs
+//! codewords most-significant bit first into an LSB-first bit stream, so a decoder that
+//! peeks `n` bits from its bit buffer sees each codeword *bit-reversed*.
+//!
+//! The decode table is indexed by the next `table_bits` bits of the stream. A codeword of
+//! length `len <= table_bits` fills every entry whose low `len` bits equal its reversed
+//! codeword (2^(table_bits - len) entries). Longer codewords share a main-table entry per
+//! `table_bits`-bit prefix; that entry points to a subtable indexed by the following bits.
+//! This is the scheme of zlib's `inftrees.c` and libdeflate's `build_decode_table()`.
+//!
+//! # Entry layout (u32)
+//!
+//! | bits  | meaning |
+//! |-------|---------|
+//! | 0..8  | bits to consume: codeword length + extra bits (subtable pointer: `table_bits`) |
+//! | 8..12 | codeword length (subtable pointer: the subtable's index width) |
+//! | 12    | [`FLAG_EOB`]: end of block |
+//! | 13    | [`FLAG_SUBTABLE`]: pointer to a subtable |
+//! | 14    | [`FLAG_EXCEPTIONAL`]: not a literal or match (EOB, subtable or invalid) |
+//! | 15    | [`FLAG_LITERAL`]: a literal byte |
+//! | 16..32| literal byte, length/distance base, or subtable start |
+//!
+//! A decoder extracts a match's extra bits as `(bits & mask(consume)) >> codeword_len`,
+//! so one table lookup yields both the base value and how to read the rest.
+
+use crate::error::InflateErrorKind;
+
+/// Entry flag: a literal byte (value in bits 16..24).
+pub const FLAG_LITERAL: u32 = 1 << 15;
+/// Entry flag: anything that is neither a literal nor a length/distance (EOB, subtable, invalid).
+pub const FLAG_EXCEPTIONAL: u32 = 1 << 14;
+/// Entry flag: the entry points to a subtable.
+pub const FLAG_SUBTABLE: u32 = 1 << 13;
+/// Entry flag: end of block.
+pub const FLAG_EOB: u32 = 1 << 12;
+/// An entry for a bit pattern that is no codeword (or a reserved symbol).
+pub const INVALID_ENTRY: u32 = FLAG_EXCEPTIONAL;
+
+/// Longest codeword deflate allows.
+pub const MAX_CODEWORD_LEN: usize = 15;
+
+/// Bits to consume for an entry (codeword length + extra bits).
+#[inline(always)]
+pub const fn entry_consume(entry: u32) -> u32 {
+    entry & 0xff
+}
+
+/// Codeword length of an entry (or subtable width for a subtable pointer).
+#[inline(always)]
+pub const fn entry_codeword_len(entry: u32) -> u32 {
+    (entry >> 8) & 0xf
+}
+
+/// The entry's value: literal byte, length/distance base or subtable start.
+#[inline(always)]
+pub const fn entry_value(entry: u32) -> u32 {
+    entry >> 16
+}
+
+/// What a symbol decodes to, before its codeword length is known.
+#[derive(Clone, Copy)]
+pub struct SymbolMeaning {
+    /// Value placed in bits 16..32 (literal, base).
+    pub value: u32,
+    /// Extra bits read after the codeword.
+    pub extra_bits: u32,
+    /// Flags ([`FLAG_LITERAL`], [`FLAG_EOB`] | [`FLAG_EXCEPTIONAL`], or 0 for a length/distance).
+    pub flags: u32,
+}
+
+impl SymbolMeaning {
+    /// A symbol that must never appear in valid data.
+    pub const INVALID: Self = Self {
+        value: 0,
+        extra_bits: 0,
+        flags: INVALID_ENTRY,
+    };
+}
+
+/// The code-length check zlib's `inftrees.c` and miniz_oxide share: the code must be
+/// complete, except that a literal/length or distance code may be incomplete when no
+/// codeword is longer than one bit (no symbol at all, or a single 1-bit codeword: RFC 1951
+/// §3.2.7 allows "one distance code of one bit"). The code-length code must be complete.
+fn check_lengths(
+    counts: &[u16; MAX_CODEWORD_LEN + 1],
+    allow_lone_codeword: bool,
+) -> Result<(), InflateErrorKind> {
+    let mut remaining: i32 = 1; // code space left, in units of the current length
+    for &count in &counts[1..] {
+        remaining = (remaining << 1) - i32::from(count);
+        if remaining < 0 {
+            return Err(InflateErrorKind::OversubscribedCode);
+        }
+    }
+    let longest = counts.iter().rposition(|&c| c != 0).unwrap_or(0);
+    if remaining != 0 && !(allow_lone_codeword && longest <= 1) {
+        return Err(InflateErrorKind::IncompleteCode);
+    }
+    Ok(())
+}
+
+/// Build a decode table for `lengths` (one codeword length per symbol, 0 = unused).
+/// `allow_lone_codeword`: accept the incomplete codes [`check_lengths`] allows.
+///
+/// `meaning(symbol)` says what each symbol decodes to. `table` must hold the main table
+/// (`1 << table_bits` entries) plus room for every subtable the code can need; the
+/// `*_TABLE_SIZE` constants of the callers give safe sizes for deflate's codes (the
+/// same bounds as zlib's `ENOUGH`). Returns the number of entries used.
+pub fn build_decode_table(
+    lengths: &[u8],
+    table_bits: u32,
+    table: &mut [u32],
+    allow_lone_codeword: bool,
+    meaning: impl Fn(usize) -> SymbolMeaning,
+) -> Result<usize, InflateErrorKind> {
+    let mut counts = [0u16; MAX_CODEWORD_LEN + 1];
+    for &len in lengths {
+        // Lengths come from 3-bit or 0..=15 code-length symbols; anything larger is a bug.
+        counts[usize::from(len) & 0xf] += 1;
+    }
+    counts[0] = 0;
+    check_lengths(&counts, allow_lone_codeword)?;
+
+    // Sort the used symbols by (length, symbol): canonical codeword order.
+    let mut offsets = [0u16; MAX_CODEWORD_LEN + 2];
+    for len in 1..=MAX_CODEWORD_LEN {
+        offsets[len + 1] = offsets[len] + counts[len];
+    }
+    let mut sorted = [0u16; 320];
+    for (symbol, &len) in lengths.iter().enumerate() {
+        if len != 0 {
+            let slot = &mut offsets[usize::from(len)];
+            sorted[usize::from(*slot)] = symbol as u16;
+            *slot += 1;
+        }
+    }
+    let used = offsets[MAX_CODEWORD_LEN] as usize;
+
+    let main_size = 1usize << table_bits;
+    // Unused patterns of an incomplete code stay invalid.
+    table[..main_size].fill(INVALID_ENTRY);
+
+    let mut next_free = main_size; // where the next subtable goes
+    let mut codeword: u32 = 0; // canonical codeword, MSB-first, of the current length
+    let mut len: u32 = 1;
+    let mut count_left = u32::from(counts[1]);
+    let mut subtable_prefix = u32::MAX;
+    let mut subtable_start = 0usize;
+    let mut subtable_bits = 0u32;
+    // Codewords of each length not yet placed: a new subtable is sized for these only.
+    let mut unplaced = counts;
+
+    for &symbol in &sorted[..used] {
+        while count_left == 0 {
+            codeword <<= 1;
+            len += 1;
+            count_left = u32::from(counts[len as usize]);
+        }
+        count_left -= 1;
+        unplaced[len as usize] -= 1;
+        let m = meaning(usize::from(symbol));
+        let reversed = reverse_bits(codeword, len);
+
+        if len <= table_bits {
+            let entry = make_entry(m, len);
+            let mut i = reversed as usize;
+            while i < main_size {
+                table[i] = entry;
+                i += 1 << len;
+            }
+        } else {
+            let prefix = reversed & (main_size as u32 - 1);
+            if prefix != subtable_prefix {
+                subtable_prefix = prefix;
+                // `unplaced` lacks the current codeword; count it back in.
+                let mut pending = unplaced;
+                pending[len as usize] += 1;
+                subtable_bits = subtable_width(&pending, len, table_bits);
+                subtable_start = next_free;
+                let size = 1usize << subtable_bits;
+                if subtable_start + size > table.len() {
+                    // Cannot happen for a code that passed check_lengths with the callers'
+                    // table sizes; kept as an error rather than a panic.
+                    return Err(InflateErrorKind::OversubscribedCode);
+                }
+                table[subtable_start..subtable_start + size].fill(INVALID_ENTRY);
+                next_free += size;
+                table[prefix as usize] = ((subtable_start as u32) << 16)
+                    | FLAG_EXCEPTIONAL
+                    | FLAG_SUBTABLE
+                    | (subtable_bits << 8)
+                    | table_bits;
+            }
+            let sub_len = len - table_bits;
+            let entry = make_entry(m, sub_len);
+            let mut i = (reversed >> table_bits) as usize;
+            while i < (1 << subtable_bits) {
+                table[subtable_start + i] = entry;
+                i += 1 << sub_len;
+            }
+        }
+        codeword += 1;
+    }
+    Ok(next_free)
+}
+
+/// Width of the subtable that starts with a codeword of length `len`: wide enough to hold
+/// every codeword that shares its `table_bits`-bit prefix (zlib's `inflate_table` rule).
+/// `counts` are the codewords not yet placed in earlier subtables, this one's included:
+/// in canonical order they fill the new subtable's code space first.
+fn subtable_width(counts: &[u16; MAX_CODEWORD_LEN + 1], len: u32, table_bits: u32) -> u32 {
+    let mut width = len - table_bits;
+    let mut space: i32 = 1 << width;
+    let mut l = len as usize;
+    while l <= MAX_CODEWORD_LEN {
+        space -= i32::from(counts[l]);
+        if space <= 0 {
+            break;
+        }
+        l += 1;
+        width += 1;
+        space <<= 1;
+    }
+    width.min(MAX_CODEWORD_LEN as u32 - table_bits)
+}
+
+fn make_entry(m: SymbolMeaning, codeword_len: u32) -> u32 {
+    (m.value << 16) | m.flags | (codeword_len << 8) | (codeword_len + m.extra_bits)
+}
+
+/// Reverse the low `len` bits of `code`.
+#[inline]
+pub const fn reverse_bits(code: u32, len: u32) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        code.reverse_bits() >> (32 - len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(sym: usize) -> SymbolMeaning {
+        SymbolMeaning {
+            value: sym as u32,
+            extra_bits: 0,
+            flags: FLAG_LITERAL,
+        }
+    }
+
+    fn decode(table: &[u32], bits: u32, table_bits: u32) -> (u32, u32) {
+        let e = table[(bits & ((1 << table_bits) - 1)) as usize];
+        if e & FLAG_SUBTABLE != 0 {
+            let sub = bits >> table_bits;
+            let e2 = table[(entry_value(e) + (sub & ((1 << entry_codeword_len(e)) - 1))) as usize];
+            (entry_value(e2), entry_codeword_len(e2) + table_bits)
+        } else {
+            (entry_value(e), entry_codeword_len(e))
+        }
+    }
+
+    #[test]
+    fn rfc_example_code() {
+        // RFC 1951 §3.2.2 example: lengths (3,3,3,3,3,2,4,4) give F=00, A=010, ..., G=1110, H=1111.
+        let lengths = [3u8, 3, 3, 3, 3, 2, 4, 4];
+        let mut table = [0u32; 64];
+        build_decode_table(&lengths, 4, &mut table, true, plain).unwrap();
+        // F = 00 -> reversed 00
+        assert_eq!(decode(&table, 0b00, 4), (5, 2));
+        // A = 010 -> reversed 010
+        assert_eq!(decode(&table, 0b010, 4), (0, 3));
+        // H = 1111
+        assert_eq!(decode(&table, 0b1111, 4), (7, 4));
+        // G = 1110 -> reversed 0111
+        assert_eq!(decode(&table, 0b0111, 4), (6, 4));
+    }
+
+    #[test]
+    fn subtables_decode_long_codes() {
+        // Lengths 1,2,...,14,15,15: a maximally skewed complete code.
+        let mut lengths = [0u8; 16];
+        for (i, l) in lengths.iter_mut().enumerate().take(15) {
+            *l = (i + 1) as u8;
+        }
+        lengths[15] = 15;
+        let mut table = [0u32; 2048];
+        build_decode_table(&lengths, 8, &mut table, true, plain).unwrap();
+        // Symbol k (k < 15) has codeword 1^k 0: k ones then a zero, so reversed it is
+        // k low one-bits followed by a zero.
+        for k in 0..15u32 {
+            let bits = (1u32 << k) - 1;
+            assert_eq!(decode(&table, bits, 8), (k, k + 1), "symbol {k}");
+        }
+        assert_eq!(decode(&table, 0x7fff, 8), (15, 15));
+    }
+
+    #[test]
+    fn rejects_bad_codes() {
+        let mut table = [0u32; 2048];
+        let over = [1u8, 1, 1];
+        assert_eq!(
+            build_decode_table(&over, 8, &mut table, true, plain),
+            Err(InflateErrorKind::OversubscribedCode)
+        );
+        let incomplete = [2u8, 2, 2];
+        assert_eq!(
+            build_decode_table(&incomplete, 8, &mut table, true, plain),
+            Err(InflateErrorKind::IncompleteCode)
+        );
+        // One 1-bit codeword is accepted; its unused half stays invalid.
+        let single = [0u8, 1];
+        build_decode_table(&single, 8, &mut table, true, plain).unwrap();
+        assert_eq!(table[0] >> 16, 1);
+        assert_eq!(table[1], INVALID_ENTRY);
+        // ...but not for the code-length code, nor a lone longer codeword.
+        assert_eq!(
+            build_decode_table(&single, 7, &mut table, false, plain),
+            Err(InflateErrorKind::IncompleteCode)
+        );
+        assert_eq!(
+            build_decode_table(&[0u8, 2], 8, &mut table, true, plain),
+            Err(InflateErrorKind::IncompleteCode)
+        );
+        // No symbols at all is accepted too (a distance code of an all-literal block).
+        build_decode_table(&[0u8; 30], 8, &mut table, true, plain).unwrap();
+        assert!(table[..256].iter().all(|&e| e == INVALID_ENTRY));
+    }
+}

@@ -1,0 +1,342 @@
+//! Whole-buffer decoding into a caller-provided output buffer, without allocation.
+//!
+//! The output buffer is also the history: a match copies from bytes already written to it.
+//! Huffman blocks run a fast loop (libdeflate's design) while at least 8 input bytes and
+//! [`FASTLOOP_OUT_MARGIN`] output bytes remain: one branch-free refill gives ≥ 56 bits,
+//! enough for a whole length/distance pair, and matches are copied 8 bytes at a time,
+//! allowed to overshoot into the margin (later output overwrites it). Near the ends a
+//! careful loop decodes symbol by symbol with exact bounds.
+
+use super::block::{
+    decode_symbol, read_block_header, read_stored_header, BlockType, DecodeTables, Stop, Symbol,
+};
+use super::tables::{DIST_TABLE_BITS, LITLEN_TABLE_BITS};
+use super::InflateOptions;
+use crate::bits::{BitInput, SliceBits};
+use crate::error::{InflateError, InflateErrorKind};
+use crate::huffman::{
+    entry_codeword_len, entry_consume, entry_value, FLAG_EOB, FLAG_EXCEPTIONAL, FLAG_LITERAL,
+    FLAG_SUBTABLE,
+};
+
+/// Output bytes the fast loop keeps free: the longest match (258) plus the 8-byte copy overshoot.
+const FASTLOOP_OUT_MARGIN: usize = 258 + 8;
+
+/// Result of a successful whole-buffer decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inflated {
+    /// Input bytes used, up to the end of the final block (rounded up to a whole byte).
+    pub consumed: usize,
+    /// Output bytes written.
+    pub written: usize,
+}
+
+/// A reusable whole-buffer deflate decoder (its decode tables are about 11 KiB; keep one
+/// per thread rather than one per call when decoding many pages).
+pub struct Decompressor {
+    tables: DecodeTables,
+}
+
+impl Default for Decompressor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Decode raw deflate `input` into `out` with the standard 32 KiB window.
+///
+/// Convenience for one-off calls; it builds a [`Decompressor`] on the stack.
+pub fn inflate_raw(input: &[u8], out: &mut [u8]) -> Result<Inflated, InflateError> {
+    Decompressor::new().inflate(input, out, InflateOptions::STANDARD)
+}
+
+impl Decompressor {
+    /// A fresh decoder.
+    pub const fn new() -> Self {
+        Self {
+            tables: DecodeTables::new(),
+        }
+    }
+
+    /// Decode one raw deflate stream from `input` into `out`.
+    ///
+    /// Stops after the final block; bytes after it are not looked at ([`Inflated::consumed`]
+    /// says where the stream ended). Fails with [`InflateErrorKind::OutputFull`] if `out` is
+    /// too small, and with the error's kind and bit position on malformed input.
+    pub fn inflate(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+        options: InflateOptions,
+    ) -> Result<Inflated, InflateError> {
+        let mut bits = SliceBits::new(input);
+        let mut written = 0;
+        let max_distance = options.max_distance.min(32768) as usize;
+        loop {
+            let (is_final, block_type) =
+                read_block_header(&mut bits).map_err(|s| failure(s, &bits))?;
+            match block_type {
+                BlockType::Stored => {
+                    written = copy_stored(&mut bits, out, written)?;
+                }
+                BlockType::Fixed => {
+                    self.tables.load_fixed();
+                    written = self.decode_block(&mut bits, out, written, max_distance)?;
+                }
+                BlockType::Dynamic => {
+                    self.tables
+                        .read_dynamic(&mut bits)
+                        .map_err(|s| failure(s, &bits))?;
+                    written = self.decode_block(&mut bits, out, written, max_distance)?;
+                }
+            }
+            if is_final {
+                break;
+            }
+        }
+        Ok(Inflated {
+            consumed: bits.bytes_consumed(),
+            written,
+        })
+    }
+
+    /// Decode one Huffman block's symbols; returns the new output position.
+    fn decode_block(
+        &self,
+        bits: &mut SliceBits<'_>,
+        out: &mut [u8],
+        mut pos: usize,
+        max_distance: usize,
+    ) -> Result<usize, InflateError> {
+        match self.fast_loop(bits, out, pos, max_distance) {
+            FastExit::EndOfBlock(p) => return Ok(p),
+            FastExit::Slow(p) => pos = p,
+            FastExit::Error(kind) => {
+                return Err(InflateError::at_bit(kind, bits.bit_position()));
+            }
+        }
+        self.careful_loop(bits, out, pos, max_distance)
+    }
+
+    /// Symbol-by-symbol decoding with exact bounds checks, for the ends of the buffers.
+    fn careful_loop(
+        &self,
+        bits: &mut SliceBits<'_>,
+        out: &mut [u8],
+        mut pos: usize,
+        max_distance: usize,
+    ) -> Result<usize, InflateError> {
+        loop {
+            let start = bits.bit_position();
+            let at = |kind| InflateError::at_bit(kind, start);
+            match decode_symbol(bits, &self.tables).map_err(|s| failure(s, bits))? {
+                Symbol::Literal(byte) => {
+                    *out.get_mut(pos).ok_or(at(InflateErrorKind::OutputFull))? = byte;
+                    pos += 1;
+                }
+                Symbol::Match { length, distance } => {
+                    let (length, distance) = (length as usize, distance as usize);
+                    check_distance(distance, pos, max_distance).map_err(at)?;
+                    if pos + length > out.len() {
+                        return Err(at(InflateErrorKind::OutputFull));
+                    }
+                    copy_match_exact(out, pos, length, distance);
+                    pos += length;
+                }
+                Symbol::EndOfBlock => {
+                    if bits.overran() {
+                        return Err(at(InflateErrorKind::UnexpectedEof));
+                    }
+                    return Ok(pos);
+                }
+            }
+        }
+    }
+
+    /// The fast loop: runs while 8 input bytes and [`FASTLOOP_OUT_MARGIN`] output bytes remain.
+    #[inline(always)]
+    fn fast_loop(
+        &self,
+        bits: &mut SliceBits<'_>,
+        out: &mut [u8],
+        mut pos: usize,
+        max_distance: usize,
+    ) -> FastExit {
+        let litlen = &self.tables.litlen;
+        let dist = &self.tables.dist;
+        const LITLEN_MASK: u64 = (1 << LITLEN_TABLE_BITS) - 1;
+        const DIST_MASK: u64 = (1 << DIST_TABLE_BITS) - 1;
+        while bits.remaining_input() >= 8 && pos + FASTLOOP_OUT_MARGIN <= out.len() {
+            bits.refill_fast();
+            let buf = bits.peek();
+            let mut entry = litlen[(buf & LITLEN_MASK) as usize];
+            if entry & FLAG_LITERAL != 0 {
+                bits.consume(entry_consume(entry));
+                out[pos] = entry_value(entry) as u8;
+                pos += 1;
+                // A literal takes ≤ 15 bits of the ≥ 56 just loaded: decode a second one now.
+                let buf = bits.peek();
+                let entry2 = litlen[(buf & LITLEN_MASK) as usize];
+                if entry2 & FLAG_LITERAL != 0 {
+                    bits.consume(entry_consume(entry2));
+                    out[pos] = entry_value(entry2) as u8;
+                    pos += 1;
+                }
+                continue;
+            }
+            if entry & FLAG_SUBTABLE != 0 {
+                bits.consume(LITLEN_TABLE_BITS);
+                let buf = bits.peek();
+                let index = entry_value(entry) as usize
+                    + (buf as usize & ((1 << entry_codeword_len(entry)) - 1));
+                entry = litlen[index];
+                if entry & FLAG_LITERAL != 0 {
+                    bits.consume(entry_consume(entry));
+                    out[pos] = entry_value(entry) as u8;
+                    pos += 1;
+                    continue;
+                }
+            }
+            if entry & FLAG_EXCEPTIONAL != 0 {
+                if entry & FLAG_EOB != 0 {
+                    bits.consume(entry_consume(entry));
+                    return FastExit::EndOfBlock(pos);
+                }
+                return FastExit::Error(InflateErrorKind::InvalidSymbol);
+            }
+            // Length: base + extra bits, read in one go from the saved buffer.
+            let buf = bits.peek();
+            let consume = entry_consume(entry);
+            let length = entry_value(entry) as usize
+                + ((buf & ((1u64 << consume) - 1)) >> entry_codeword_len(entry)) as usize;
+            bits.consume(consume);
+
+            // Distance: ≥ 56 − 20 bits remain, enough for the main table, a subtable and 13 extra bits.
+            let mut buf = bits.peek();
+            let mut dentry = dist[(buf & DIST_MASK) as usize];
+            if dentry & FLAG_SUBTABLE != 0 {
+                bits.consume(DIST_TABLE_BITS);
+                buf = bits.peek();
+                let index = entry_value(dentry) as usize
+                    + (buf as usize & ((1 << entry_codeword_len(dentry)) - 1));
+                dentry = dist[index];
+            }
+            if dentry & FLAG_EXCEPTIONAL != 0 {
+                return FastExit::Error(InflateErrorKind::InvalidSymbol);
+            }
+            let consume = entry_consume(dentry);
+            let distance = entry_value(dentry) as usize
+                + ((buf & ((1u64 << consume) - 1)) >> entry_codeword_len(dentry)) as usize;
+            bits.consume(consume);
+            if let Err(kind) = check_distance(distance, pos, max_distance) {
+                return FastExit::Error(kind);
+            }
+            copy_match_fast(out, pos, length, distance);
+            pos += length;
+        }
+        FastExit::Slow(pos)
+    }
+}
+
+/// How the fast loop ended.
+enum FastExit {
+    EndOfBlock(usize),
+    Slow(usize),
+    Error(InflateErrorKind),
+}
+
+#[inline(always)]
+fn check_distance(
+    distance: usize,
+    pos: usize,
+    max_distance: usize,
+) -> Result<(), InflateErrorKind> {
+    if distance > max_distance {
+        Err(InflateErrorKind::DistanceBeyondWindow)
+    } else if distance > pos {
+        Err(InflateErrorKind::DistanceTooFarBack)
+    } else {
+        Ok(())
+    }
+}
+
+/// Copy a match when `out` has [`FASTLOOP_OUT_MARGIN`] bytes free past `pos`.
+#[inline(always)]
+fn copy_match_fast(out: &mut [u8], pos: usize, length: usize, distance: usize) {
+    let mut src = pos - distance;
+    let mut dst = pos;
+    let end = pos + length;
+    if distance >= 8 {
+        // Each 8-byte chunk reads only bytes written before it (distance ≥ 8), so copying
+        // forward in chunks reproduces the overlapping-match semantics.
+        while dst < end {
+            let chunk = load8(out, src);
+            out[dst..dst + 8].copy_from_slice(&chunk);
+            src += 8;
+            dst += 8;
+        }
+    } else if distance == 1 {
+        let byte = out[src];
+        out[dst..end].fill(byte);
+    } else {
+        while dst < end {
+            out[dst] = out[src];
+            src += 1;
+            dst += 1;
+        }
+    }
+}
+
+#[inline(always)]
+fn load8(buf: &[u8], at: usize) -> [u8; 8] {
+    let mut chunk = [0u8; 8];
+    chunk.copy_from_slice(&buf[at..at + 8]);
+    chunk
+}
+
+/// Copy a match with no overshoot (`pos + length <= out.len()` is checked by the caller).
+fn copy_match_exact(out: &mut [u8], pos: usize, length: usize, distance: usize) {
+    if distance >= length {
+        out.copy_within(pos - distance..pos - distance + length, pos);
+    } else {
+        for i in pos..pos + length {
+            out[i] = out[i - distance];
+        }
+    }
+}
+
+/// Copy a stored block's bytes to `out[pos..]`; returns the new position.
+fn copy_stored(
+    bits: &mut SliceBits<'_>,
+    out: &mut [u8],
+    pos: usize,
+) -> Result<usize, InflateError> {
+    let len = read_stored_header(bits).map_err(|s| failure(s, bits))?;
+    if bits.overran() {
+        return Err(InflateError::at_bit(
+            InflateErrorKind::UnexpectedEof,
+            bits.bit_position(),
+        ));
+    }
+    let at = bits.bit_position();
+    let data = bits
+        .take_aligned_bytes(len)
+        .ok_or(InflateError::at_bit(InflateErrorKind::UnexpectedEof, at))?;
+    let dst = out
+        .get_mut(pos..pos + len)
+        .ok_or(InflateError::at_bit(InflateErrorKind::OutputFull, at))?;
+    dst.copy_from_slice(data);
+    Ok(pos + len)
+}
+
+/// Turn a [`Stop`] from the whole-buffer reader into an error: running out of input, or
+/// failing after reading past the end, is [`InflateErrorKind::UnexpectedEof`].
+fn failure(stop: Stop, bits: &SliceBits<'_>) -> InflateError {
+    match stop {
+        Stop::Fail(e) if !bits.overran() => e,
+        _ => InflateError::at_bit(
+            InflateErrorKind::UnexpectedEof,
+            bits.bit_position().min(bits.input_bits()),
+        ),
+    }
+}

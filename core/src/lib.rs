@@ -1,0 +1,27 @@
+//! pageflate-core: the formats of pageflate, with no I/O, threads or OS.
+//!
+//! * [`inflate`] — RFC 1951 decoder: whole-buffer fast path and a resumable streaming state,
+//!   windows up to 32 KiB, a strict 4 KiB mode (what IAA 1.0 decodes).
+//! * [`container`] — zlib (RFC 1950) and gzip (RFC 1952) wrappers with their checksums.
+//! * [`checksum`] — Adler-32, CRC-32, CRC-32C.
+//! * [`page`] — QEMU's page contract: one page per raw deflate stream, or raw.
+//! * [`huffman`] — canonical Huffman decode tables.
+//!
+//! Every malformed input returns an [`InflateError`] naming the failure and its bit or byte
+//! offset; nothing panics on input bytes.
+#![no_std]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub(crate) mod bits;
+pub mod checksum;
+pub mod container;
+mod error;
+pub mod huffman;
+pub mod inflate;
+pub mod page;
+
+pub use error::{InflateError, InflateErrorKind, Position};
+pub use inflate::{inflate_raw, Decompressor, InflateOptions, Inflated, Inflater, StreamStatus};

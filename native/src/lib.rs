@@ -1,0 +1,2 @@
+//! pageflate: the native library (IAA, multifd thread pools, transports) over pageflate-core.
+pub use pageflate_core as core;
