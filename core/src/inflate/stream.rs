@@ -118,16 +118,20 @@ impl Inflater {
         if let Some(e) = self.failed {
             return Err(e);
         }
-        let mut written = self.flush(output);
         let mut bits = StreamBits::new(&mut self.bits, input);
         let mut core = Core {
             tables: &mut self.tables,
             ring: &mut self.ring,
             produced: &mut self.produced,
-            delivered: self.delivered,
+            delivered: &mut self.delivered,
+            output,
+            written: 0,
             max_distance: u64::from(self.options.max_distance.min(32768)),
         };
+        core.flush();
         let outcome = core.run(&mut self.state, &mut bits);
+        core.flush();
+        let written = core.written;
         let consumed = match outcome {
             Ok(Ran::Stalled) => input.len(),
             Ok(Ran::Paused) => bits.finish(),
@@ -136,13 +140,9 @@ impl Inflater {
                 return Err(e);
             }
         };
-        written += self.flush(&mut output[written..]);
         let status = if self.state == State::Done && self.pending() == 0 {
             StreamStatus::Done
-        } else if self.pending() > 0 && written == output.len() {
-            StreamStatus::NeedsOutput
-        } else if consumed < input.len() {
-            // Paused for output room that the flush then found.
+        } else if self.pending() > 0 || consumed < input.len() {
             StreamStatus::NeedsOutput
         } else {
             StreamStatus::NeedsInput
@@ -152,21 +152,6 @@ impl Inflater {
             written,
             status,
         })
-    }
-
-    /// Copy undelivered ring bytes to `output`; returns how many.
-    fn flush(&mut self, output: &mut [u8]) -> usize {
-        let mut n = 0;
-        while n < output.len() && self.delivered < self.produced {
-            let start = (self.delivered as usize) & RING_MASK;
-            let contiguous = (RING_SIZE - start)
-                .min(self.pending())
-                .min(output.len() - n);
-            output[n..n + contiguous].copy_from_slice(&self.ring[start..start + contiguous]);
-            n += contiguous;
-            self.delivered += contiguous as u64;
-        }
-        n
     }
 }
 
@@ -183,13 +168,37 @@ struct Core<'a> {
     tables: &'a mut DecodeTables,
     ring: &'a mut [u8],
     produced: &'a mut u64,
-    delivered: u64,
+    delivered: &'a mut u64,
+    output: &'a mut [u8],
+    /// Bytes of `output` filled in this call.
+    written: usize,
     max_distance: u64,
 }
 
 impl Core<'_> {
-    fn room(&self) -> usize {
-        MAX_PENDING.saturating_sub((*self.produced - self.delivered) as usize)
+    /// Ring bytes that may still be decoded before the caller must take some, after
+    /// handing the caller what fits in its output buffer.
+    fn room(&mut self) -> usize {
+        let pending = (*self.produced - *self.delivered) as usize;
+        if pending >= MAX_PENDING {
+            self.flush();
+        }
+        MAX_PENDING.saturating_sub((*self.produced - *self.delivered) as usize)
+    }
+
+    /// Copy undelivered ring bytes to the output.
+    fn flush(&mut self) {
+        while self.written < self.output.len() && *self.delivered < *self.produced {
+            let start = (*self.delivered as usize) & RING_MASK;
+            let pending = (*self.produced - *self.delivered) as usize;
+            let n = (RING_SIZE - start)
+                .min(pending)
+                .min(self.output.len() - self.written);
+            self.output[self.written..self.written + n]
+                .copy_from_slice(&self.ring[start..start + n]);
+            self.written += n;
+            *self.delivered += n as u64;
+        }
     }
 
     fn run(
