@@ -16,6 +16,9 @@ pub(crate) trait BitInput {
     fn ensure(&mut self, n: u32) -> bool;
     /// Load one more byte if possible (used to complete a Huffman codeword).
     fn load_byte(&mut self) -> bool;
+    /// Hint: buffer up to `n` bits now if that is cheap. Readers that must not read ahead
+    /// (streaming) ignore it.
+    fn prefetch(&mut self, _n: u32) {}
     /// The buffered bits, next bit in bit 0.
     fn peek(&self) -> u64;
     /// Number of buffered bits.
@@ -56,26 +59,21 @@ impl<'a> SliceBits<'a> {
         }
     }
 
-    /// Refill to at least 56 bits from at least 8 remaining bytes, without a per-byte branch:
-    /// load 8 bytes, keep as many whole bytes as fit (libdeflate's branchless refill).
+    /// The state a fast loop keeps in registers: (input, next byte, buffer, bit count).
+    /// The fast loop refills 8 bytes at a time without a per-byte branch (libdeflate's
+    /// branchless refill), which leaves bits above `count` holding the true next bits of
+    /// the input; every refill ORs in the same bytes, so they stay correct.
     #[inline(always)]
-    pub(crate) fn refill_fast(&mut self) {
-        debug_assert!(self.has_fast_input());
-        let word = match self.data.get(self.pos..self.pos + 8) {
-            Some(bytes) => u64::from_le_bytes([
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-            ]),
-            None => return self.refill_careful(),
-        };
-        self.buf |= word << self.count;
-        self.pos += ((63 - self.count) / 8) as usize;
-        self.count |= 56;
+    pub(crate) fn fast_state(&self) -> (&'a [u8], usize, u64, u32) {
+        (self.data, self.pos, self.buf, self.count)
     }
 
-    /// Whether [`Self::refill_fast`] may be used (8 bytes remain and no padding was loaded).
+    /// Write back the state a fast loop advanced (it never loads padding).
     #[inline(always)]
-    pub(crate) fn has_fast_input(&self) -> bool {
-        self.pos + 8 <= self.data.len()
+    pub(crate) fn set_fast_state(&mut self, pos: usize, buf: u64, count: u32) {
+        self.pos = pos;
+        self.buf = buf;
+        self.count = count;
     }
 
     /// Refill byte by byte, padding with zeros past the end.
@@ -134,15 +132,16 @@ impl<'a> SliceBits<'a> {
     pub(crate) fn input_bits(&self) -> u64 {
         self.data.len() as u64 * 8
     }
-
-    /// Input bytes, for the fast loop's bounds test.
-    #[inline(always)]
-    pub(crate) fn remaining_input(&self) -> usize {
-        self.data.len() - self.pos
-    }
 }
 
 impl BitInput for SliceBits<'_> {
+    #[inline(always)]
+    fn prefetch(&mut self, n: u32) {
+        if self.count < n {
+            self.refill_careful();
+        }
+    }
+
     #[inline(always)]
     fn ensure(&mut self, n: u32) -> bool {
         if self.count < n {

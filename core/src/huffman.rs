@@ -116,32 +116,19 @@ pub fn build_decode_table(
     allow_lone_codeword: bool,
     meaning: impl Fn(usize) -> SymbolMeaning,
 ) -> Result<usize, InflateErrorKind> {
-    let mut counts = [0u16; MAX_CODEWORD_LEN + 1];
-    for &len in lengths {
-        // Lengths come from 3-bit or 0..=15 code-length symbols; anything larger is a bug.
-        counts[usize::from(len) & 0xf] += 1;
-    }
-    counts[0] = 0;
+    let mut sorted = [0u16; MAX_SYMBOLS];
+    let (counts, used) = sort_by_length(lengths, &mut sorted);
     check_lengths(&counts, allow_lone_codeword)?;
-
-    // Sort the used symbols by (length, symbol): canonical codeword order.
-    let mut offsets = [0u16; MAX_CODEWORD_LEN + 2];
-    for len in 1..=MAX_CODEWORD_LEN {
-        offsets[len + 1] = offsets[len] + counts[len];
-    }
-    let mut sorted = [0u16; 320];
-    for (symbol, &len) in lengths.iter().enumerate() {
-        if len != 0 {
-            let slot = &mut offsets[usize::from(len)];
-            sorted[usize::from(*slot)] = symbol as u16;
-            *slot += 1;
-        }
-    }
-    let used = offsets[MAX_CODEWORD_LEN] as usize;
+    let sorted = &sorted[..used];
 
     let main_size = 1usize << table_bits;
-    // Unused patterns of an incomplete code stay invalid.
-    table[..main_size].fill(INVALID_ENTRY);
+    let complete = is_complete(&counts);
+    // The main table is built by doubling (libdeflate's scheme): while placing codewords of
+    // length `len`, only entries 0..2^len exist; before moving to a longer length the
+    // filled part is copied to its upper half, which replicates every shorter codeword
+    // to all the indices that end in its bits. Entries no codeword reaches stay invalid.
+    table[..2].fill(INVALID_ENTRY);
+    let mut filled_bits = 1u32;
 
     let mut next_free = main_size; // where the next subtable goes
     let mut codeword: u32 = 0; // canonical codeword, MSB-first, of the current length
@@ -153,7 +140,7 @@ pub fn build_decode_table(
     // Codewords of each length not yet placed: a new subtable is sized for these only.
     let mut unplaced = counts;
 
-    for &symbol in &sorted[..used] {
+    for &symbol in sorted {
         while count_left == 0 {
             codeword <<= 1;
             len += 1;
@@ -165,13 +152,10 @@ pub fn build_decode_table(
         let reversed = reverse_bits(codeword, len);
 
         if len <= table_bits {
-            let entry = make_entry(m, len);
-            let mut i = reversed as usize;
-            while i < main_size {
-                table[i] = entry;
-                i += 1 << len;
-            }
+            grow_main_table(table, &mut filled_bits, len);
+            table[reversed as usize] = make_entry(m, len);
         } else {
+            grow_main_table(table, &mut filled_bits, table_bits);
             let prefix = reversed & (main_size as u32 - 1);
             if prefix != subtable_prefix {
                 subtable_prefix = prefix;
@@ -186,7 +170,9 @@ pub fn build_decode_table(
                     // table sizes; kept as an error rather than a panic.
                     return Err(InflateErrorKind::OversubscribedCode);
                 }
-                table[subtable_start..subtable_start + size].fill(INVALID_ENTRY);
+                if !complete {
+                    table[subtable_start..subtable_start + size].fill(INVALID_ENTRY);
+                }
                 next_free += size;
                 table[prefix as usize] = ((subtable_start as u32) << 16)
                     | FLAG_EXCEPTIONAL
@@ -204,7 +190,78 @@ pub fn build_decode_table(
         }
         codeword += 1;
     }
+    grow_main_table(table, &mut filled_bits, table_bits);
     Ok(next_free)
+}
+
+/// Double the filled part of the main table until it spans `bits` index bits.
+#[inline]
+fn grow_main_table(table: &mut [u32], filled_bits: &mut u32, bits: u32) {
+    while *filled_bits < bits {
+        let half = 1usize << *filled_bits;
+        table.copy_within(0..half, half);
+        *filled_bits += 1;
+    }
+}
+
+/// Most symbols a deflate code has (literal/length: 288).
+const MAX_SYMBOLS: usize = 288;
+
+/// Count the codeword lengths and sort the used symbols by (length, symbol), the canonical
+/// codeword order. Returns the counts (index 0 unused) and the number of used symbols.
+///
+/// The symbols are handled as four interleaved quarters with their own counters, so the
+/// read-modify-write of a counter never waits for the previous symbol's (with one shared
+/// counter, runs of equal lengths serialise on store-to-load forwarding).
+fn sort_by_length(
+    lengths: &[u8],
+    sorted: &mut [u16; MAX_SYMBOLS],
+) -> ([u16; MAX_CODEWORD_LEN + 1], usize) {
+    let lengths = &lengths[..lengths.len().min(MAX_SYMBOLS)];
+    let quarter = lengths.len().div_ceil(4);
+    let mut q_counts = [[0u16; MAX_CODEWORD_LEN + 1]; 4];
+    for i in 0..quarter {
+        for (q, counts) in q_counts.iter_mut().enumerate() {
+            if let Some(&len) = lengths.get(q * quarter + i) {
+                counts[usize::from(len & 0xf)] += 1;
+            }
+        }
+    }
+    let mut counts = [0u16; MAX_CODEWORD_LEN + 1];
+    for len in 1..=MAX_CODEWORD_LEN {
+        counts[len] = q_counts.iter().map(|c| c[len]).sum();
+    }
+    // Where each quarter's symbols of each length go: after all shorter codewords, and
+    // after the same length's symbols of earlier quarters.
+    let mut q_offsets = [[0u16; MAX_CODEWORD_LEN + 1]; 4];
+    let mut start = 0u16;
+    for len in 1..=MAX_CODEWORD_LEN {
+        for q in 0..4 {
+            q_offsets[q][len] = start;
+            start += q_counts[q][len];
+        }
+    }
+    for i in 0..quarter {
+        for (q, offsets) in q_offsets.iter_mut().enumerate() {
+            let symbol = q * quarter + i;
+            if let Some(&len) = lengths.get(symbol) {
+                let slot = &mut offsets[usize::from(len & 0xf)];
+                if len != 0 {
+                    sorted[usize::from(*slot) % MAX_SYMBOLS] = symbol as u16;
+                    *slot += 1;
+                }
+            }
+        }
+    }
+    (counts, usize::from(start))
+}
+
+/// Whether the lengths use the whole code space (Kraft sum exactly 1).
+fn is_complete(counts: &[u16; MAX_CODEWORD_LEN + 1]) -> bool {
+    let space: u32 = (1..=MAX_CODEWORD_LEN)
+        .map(|l| u32::from(counts[l]) << (MAX_CODEWORD_LEN - l))
+        .sum();
+    space == 1 << MAX_CODEWORD_LEN
 }
 
 /// Width of the subtable that starts with a codeword of length `len`: wide enough to hold

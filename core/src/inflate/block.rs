@@ -177,6 +177,8 @@ impl DecodeTables {
     fn read_code_lengths<B: BitInput>(&mut self, bits: &mut B, total: usize) -> Result<(), Stop> {
         let mut i = 0;
         while i < total {
+            // A code-length symbol and its extra bits take at most 7 + 7 bits.
+            bits.prefetch(14);
             let entry = decode_entry(bits, &self.precode, PRECODE_TABLE_BITS)?;
             let sym = entry_value(entry);
             if sym < 16 {
@@ -264,6 +266,8 @@ pub(crate) fn decode_symbol<B: BitInput>(
 ) -> Result<Symbol, Stop> {
     let start = bits.bit_position();
     let invalid = || Stop::Fail(InflateError::at_bit(InflateErrorKind::InvalidSymbol, start));
+    // A length/distance pair takes at most 15 + 5 + 15 + 13 bits.
+    bits.prefetch(48);
     let entry = decode_entry(bits, &tables.litlen, LITLEN_TABLE_BITS)?;
     if entry & FLAG_LITERAL != 0 {
         return Ok(Symbol::Literal(entry_value(entry) as u8));

@@ -2,11 +2,12 @@
 
 use crate::huffman::{SymbolMeaning, FLAG_EOB, FLAG_EXCEPTIONAL, FLAG_LITERAL};
 
-/// Index width of the literal/length main table.
-pub const LITLEN_TABLE_BITS: u32 = 11;
+/// Index width of the literal/length main table. Pages are short (4 KiB out), so the
+/// table is rebuilt every ~1–2 KiB of input: 10 bits balances build cost and hit rate.
+pub const LITLEN_TABLE_BITS: u32 = 10;
 /// Literal/length table size: main table plus the worst-case subtables
-/// (zlib's `enough 288 11 15`).
-pub const LITLEN_TABLE_SIZE: usize = 2342;
+/// (zlib's `enough 288 10 15`).
+pub const LITLEN_TABLE_SIZE: usize = 1332;
 /// Index width of the distance main table.
 pub const DIST_TABLE_BITS: u32 = 8;
 /// Distance table size (`enough 32 8 15`).

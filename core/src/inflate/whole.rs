@@ -1,11 +1,11 @@
 //! Whole-buffer decoding into a caller-provided output buffer, without allocation.
 //!
 //! The output buffer is also the history: a match copies from bytes already written to it.
-//! Huffman blocks run a fast loop (libdeflate's design) while at least 8 input bytes and
-//! [`FASTLOOP_OUT_MARGIN`] output bytes remain: one branch-free refill gives ≥ 56 bits,
-//! enough for a whole length/distance pair, and matches are copied 8 bytes at a time,
-//! allowed to overshoot into the margin (later output overwrites it). Near the ends a
-//! careful loop decodes symbol by symbol with exact bounds.
+//! Huffman blocks run a fast loop (libdeflate's design) while at least 8 input bytes
+//! remain: one branch-free refill gives ≥ 56 bits, enough for a whole length/distance pair,
+//! and matches are copied 8 bytes at a time, allowed to overshoot by up to 7 bytes when the
+//! output has room (later output overwrites it); the last bytes of the output take an exact
+//! copy. Near the end of the input a careful loop decodes symbol by symbol.
 
 use super::block::{
     decode_symbol, read_block_header, read_stored_header, BlockType, DecodeTables, Stop, Symbol,
@@ -18,9 +18,6 @@ use crate::huffman::{
     entry_codeword_len, entry_consume, entry_value, FLAG_EOB, FLAG_EXCEPTIONAL, FLAG_LITERAL,
     FLAG_SUBTABLE,
 };
-
-/// Output bytes the fast loop keeps free: the longest match (258) plus the 8-byte copy overshoot.
-const FASTLOOP_OUT_MARGIN: usize = 258 + 8;
 
 /// Result of a successful whole-buffer decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,11 +150,26 @@ impl Decompressor {
         }
     }
 
-    /// The fast loop: runs while 8 input bytes and [`FASTLOOP_OUT_MARGIN`] output bytes remain.
+    /// The fast loop: runs while 8 input bytes remain. The bit reader's state lives in
+    /// locals here (so it stays in registers) and is written back on exit.
     #[inline(always)]
     fn fast_loop(
         &self,
         bits: &mut SliceBits<'_>,
+        out: &mut [u8],
+        pos: usize,
+        max_distance: usize,
+    ) -> FastExit {
+        let mut fast = FastBits::from(&*bits);
+        let exit = self.fast_symbols(&mut fast, out, pos, max_distance);
+        fast.store(bits);
+        exit
+    }
+
+    #[inline(always)]
+    fn fast_symbols(
+        &self,
+        b: &mut FastBits<'_>,
         out: &mut [u8],
         mut pos: usize,
         max_distance: usize,
@@ -166,75 +178,126 @@ impl Decompressor {
         let dist = &self.tables.dist;
         const LITLEN_MASK: u64 = (1 << LITLEN_TABLE_BITS) - 1;
         const DIST_MASK: u64 = (1 << DIST_TABLE_BITS) - 1;
-        while bits.remaining_input() >= 8 && pos + FASTLOOP_OUT_MARGIN <= out.len() {
-            bits.refill_fast();
-            let buf = bits.peek();
-            let mut entry = litlen[(buf & LITLEN_MASK) as usize];
+        // Each iteration looks up the *next* entry as soon as the current symbol's bits are
+        // consumed, so the table load overlaps the output write or match copy.
+        if b.pos + 8 > b.data.len() {
+            return FastExit::Slow(pos);
+        }
+        b.refill();
+        let mut entry = litlen[(b.buf & LITLEN_MASK) as usize];
+        while b.pos + 8 <= b.data.len() && pos < out.len() {
             if entry & FLAG_LITERAL != 0 {
-                bits.consume(entry_consume(entry));
-                out[pos] = entry_value(entry) as u8;
+                b.consume(entry_consume(entry));
+                let literal = entry_value(entry) as u8;
+                b.refill();
+                entry = litlen[(b.buf & LITLEN_MASK) as usize];
+                out[pos] = literal;
                 pos += 1;
-                // A literal takes ≤ 15 bits of the ≥ 56 just loaded: decode a second one now.
-                let buf = bits.peek();
-                let entry2 = litlen[(buf & LITLEN_MASK) as usize];
-                if entry2 & FLAG_LITERAL != 0 {
-                    bits.consume(entry_consume(entry2));
-                    out[pos] = entry_value(entry2) as u8;
-                    pos += 1;
-                }
                 continue;
             }
             if entry & FLAG_SUBTABLE != 0 {
-                bits.consume(LITLEN_TABLE_BITS);
-                let buf = bits.peek();
+                b.consume(LITLEN_TABLE_BITS);
                 let index = entry_value(entry) as usize
-                    + (buf as usize & ((1 << entry_codeword_len(entry)) - 1));
+                    + (b.buf as usize & ((1 << entry_codeword_len(entry)) - 1));
                 entry = litlen[index];
                 if entry & FLAG_LITERAL != 0 {
-                    bits.consume(entry_consume(entry));
+                    b.consume(entry_consume(entry));
                     out[pos] = entry_value(entry) as u8;
                     pos += 1;
+                    b.refill();
+                    entry = litlen[(b.buf & LITLEN_MASK) as usize];
                     continue;
                 }
             }
             if entry & FLAG_EXCEPTIONAL != 0 {
                 if entry & FLAG_EOB != 0 {
-                    bits.consume(entry_consume(entry));
+                    b.consume(entry_consume(entry));
                     return FastExit::EndOfBlock(pos);
                 }
                 return FastExit::Error(InflateErrorKind::InvalidSymbol);
             }
-            // Length: base + extra bits, read in one go from the saved buffer.
-            let buf = bits.peek();
-            let consume = entry_consume(entry);
-            let length = entry_value(entry) as usize
-                + ((buf & ((1u64 << consume) - 1)) >> entry_codeword_len(entry)) as usize;
-            bits.consume(consume);
+            // Length: base + extra bits, extracted from the same buffer word.
+            let length = entry_value(entry) as usize + b.extra(entry);
+            b.consume(entry_consume(entry));
 
             // Distance: ≥ 56 − 20 bits remain, enough for the main table, a subtable and 13 extra bits.
-            let mut buf = bits.peek();
-            let mut dentry = dist[(buf & DIST_MASK) as usize];
+            let mut dentry = dist[(b.buf & DIST_MASK) as usize];
             if dentry & FLAG_SUBTABLE != 0 {
-                bits.consume(DIST_TABLE_BITS);
-                buf = bits.peek();
+                b.consume(DIST_TABLE_BITS);
                 let index = entry_value(dentry) as usize
-                    + (buf as usize & ((1 << entry_codeword_len(dentry)) - 1));
+                    + (b.buf as usize & ((1 << entry_codeword_len(dentry)) - 1));
                 dentry = dist[index];
             }
             if dentry & FLAG_EXCEPTIONAL != 0 {
                 return FastExit::Error(InflateErrorKind::InvalidSymbol);
             }
-            let consume = entry_consume(dentry);
-            let distance = entry_value(dentry) as usize
-                + ((buf & ((1u64 << consume) - 1)) >> entry_codeword_len(dentry)) as usize;
-            bits.consume(consume);
+            let distance = entry_value(dentry) as usize + b.extra(dentry);
+            b.consume(entry_consume(dentry));
             if let Err(kind) = check_distance(distance, pos, max_distance) {
                 return FastExit::Error(kind);
             }
-            copy_match_fast(out, pos, length, distance);
+            b.refill();
+            entry = litlen[(b.buf & LITLEN_MASK) as usize];
+            if pos + length + 8 <= out.len() {
+                copy_match_fast(out, pos, length, distance);
+            } else if pos + length <= out.len() {
+                copy_match_exact(out, pos, length, distance);
+            } else {
+                return FastExit::Error(InflateErrorKind::OutputFull);
+            }
             pos += length;
         }
         FastExit::Slow(pos)
+    }
+}
+
+/// The bit reader's state as locals for the fast loop (see [`SliceBits`]).
+struct FastBits<'a> {
+    data: &'a [u8],
+    pos: usize,
+    buf: u64,
+    count: u32,
+}
+
+impl<'a> FastBits<'a> {
+    fn from(bits: &SliceBits<'a>) -> Self {
+        let (data, pos, buf, count) = bits.fast_state();
+        Self {
+            data,
+            pos,
+            buf,
+            count,
+        }
+    }
+
+    fn store(&self, bits: &mut SliceBits<'a>) {
+        bits.set_fast_state(self.pos, self.buf, self.count);
+    }
+
+    /// Branch-free refill to ≥ 56 bits when 8 bytes are readable at `pos`; otherwise
+    /// nothing (the fast loop then exits before using the missing bits).
+    #[inline(always)]
+    fn refill(&mut self) {
+        let Some(b) = self.data.get(self.pos..self.pos + 8) else {
+            return; // fewer than 8 bytes left: the loop condition ends the fast loop
+        };
+        let bytes = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
+        self.buf |= u64::from_le_bytes(bytes) << self.count;
+        self.pos += ((63 - self.count) >> 3) as usize;
+        self.count |= 56;
+    }
+
+    #[inline(always)]
+    fn consume(&mut self, n: u32) {
+        self.buf >>= n;
+        self.count -= n;
+    }
+
+    /// The extra bits that follow an entry's codeword, as a number.
+    #[inline(always)]
+    fn extra(&self, entry: u32) -> usize {
+        let total = entry_consume(entry);
+        ((self.buf & ((1u64 << total) - 1)) >> entry_codeword_len(entry)) as usize
     }
 }
 
@@ -260,7 +323,7 @@ fn check_distance(
     }
 }
 
-/// Copy a match when `out` has [`FASTLOOP_OUT_MARGIN`] bytes free past `pos`.
+/// Copy a match when `out` has 8 bytes free past the match (chunks may overshoot by 7).
 #[inline(always)]
 fn copy_match_fast(out: &mut [u8], pos: usize, length: usize, distance: usize) {
     let mut src = pos - distance;
