@@ -1,2 +1,9 @@
 //! pageflate: the native library (IAA, multifd thread pools, transports) over pageflate-core.
+//!
+//! Today: the bundled sample and its decoding ([`sample`], [`demo`]).
+#![deny(missing_docs)]
+
 pub use pageflate_core as core;
+
+pub mod demo;
+pub mod sample;
