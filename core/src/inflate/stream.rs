@@ -324,10 +324,9 @@ impl Core<'_> {
     }
 
     fn copy_match(&mut self, length: usize, distance: usize) {
-        let mut dst = *self.produced as usize;
-        for _ in 0..length {
+        let start = *self.produced as usize;
+        for dst in start..start + length {
             self.ring[dst & RING_MASK] = self.ring[(dst - distance) & RING_MASK];
-            dst += 1;
         }
         *self.produced += length as u64;
     }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Every test: lint, native tests (incl. real QEMU captures), wasm tests under Node and
+# headless Chromium, the inspector page in Chromium, and a fuzz smoke run.
+#   FUZZ_SECONDS=N   seconds per fuzz target (default 30; 0 skips the smoke run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PAGEFLATE_SHARED="${PAGEFLATE_SHARED:-$(cd .. && pwd)/shared}"
+step() { printf '\n=== %s\n' "$*"; }
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -q -- -D warnings
+
+step "native tests"
+cargo test --workspace -q
+
+step "wasm tests under Node"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+cargo test -q -p pageflate-wasm --target wasm32-unknown-unknown
+
+step "wasm tests under headless Chromium"
+WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
+  cargo test -q -p pageflate-wasm --target wasm32-unknown-unknown
+
+step "inspector page in headless Chromium"
+scripts/build-web.sh
+(cd tests/web && node --test)
+
+step "fuzz smoke run"
+scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+
+echo
+echo "all tests passed"
