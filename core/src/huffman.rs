@@ -105,7 +105,7 @@ fn check_lengths(
 /// Build a decode table for `lengths` (one codeword length per symbol, 0 = unused).
 /// `allow_lone_codeword`: accept the incomplete codes [`check_lengths`] allows.
 ///
-/// `meaning(symbol)` says what each symbol decodes to. `table` must hold the main table
+/// `base_entries[symbol]` says what each symbol decodes to (see [`base_entry`]). `table` must hold the main table
 /// (`1 << table_bits` entries) plus room for every subtable the code can need; the
 /// `*_TABLE_SIZE` constants of the callers give safe sizes for deflate's codes (the
 /// same bounds as zlib's `ENOUGH`). Returns the number of entries used.
@@ -114,9 +114,9 @@ pub fn build_decode_table(
     table_bits: u32,
     table: &mut [u32],
     allow_lone_codeword: bool,
-    meaning: impl Fn(usize) -> SymbolMeaning,
+    base_entries: &[u32],
 ) -> Result<usize, InflateErrorKind> {
-    let mut sorted = [0u16; MAX_SYMBOLS];
+    let mut sorted = [0u16; MAX_SYMBOLS + 1];
     let (counts, used) = sort_by_length(lengths, &mut sorted);
     check_lengths(&counts, allow_lone_codeword)?;
     let sorted = &sorted[..used];
@@ -148,12 +148,15 @@ pub fn build_decode_table(
         }
         count_left -= 1;
         unplaced[len as usize] -= 1;
-        let m = meaning(usize::from(symbol));
+        let base = base_entries
+            .get(usize::from(symbol))
+            .copied()
+            .unwrap_or(INVALID_ENTRY);
         let reversed = reverse_bits(codeword, len);
 
         if len <= table_bits {
             grow_main_table(table, &mut filled_bits, len);
-            table[reversed as usize] = make_entry(m, len);
+            table[reversed as usize] = make_entry(base, len);
         } else {
             grow_main_table(table, &mut filled_bits, table_bits);
             let prefix = reversed & (main_size as u32 - 1);
@@ -181,7 +184,7 @@ pub fn build_decode_table(
                     | table_bits;
             }
             let sub_len = len - table_bits;
-            let entry = make_entry(m, sub_len);
+            let entry = make_entry(base, sub_len);
             let mut i = (reversed >> table_bits) as usize;
             while i < (1 << subtable_bits) {
                 table[subtable_start + i] = entry;
@@ -212,28 +215,32 @@ const MAX_SYMBOLS: usize = 288;
 ///
 /// The symbols are handled as four interleaved quarters with their own counters, so the
 /// read-modify-write of a counter never waits for the previous symbol's (with one shared
-/// counter, runs of equal lengths serialise on store-to-load forwarding).
+/// counter, runs of equal lengths serialise on store-to-load forwarding). The lengths are
+/// padded with zeros to four equal quarters; unused symbols are written to a scratch slot
+/// past the end, without a branch.
 fn sort_by_length(
     lengths: &[u8],
-    sorted: &mut [u16; MAX_SYMBOLS],
+    sorted: &mut [u16; MAX_SYMBOLS + 1],
 ) -> ([u16; MAX_CODEWORD_LEN + 1], usize) {
-    let lengths = &lengths[..lengths.len().min(MAX_SYMBOLS)];
-    let quarter = lengths.len().div_ceil(4);
-    let mut q_counts = [[0u16; MAX_CODEWORD_LEN + 1]; 4];
+    let n = lengths.len().min(MAX_SYMBOLS);
+    // MAX_SYMBOLS is a multiple of 4, so four quarters of `quarter` symbols always fit.
+    let quarter = n.div_ceil(4);
+    let mut lens = [0u8; MAX_SYMBOLS];
+    lens[..n].copy_from_slice(&lengths[..n]);
+
+    let mut q_counts = [[0u16; 16]; 4];
     for i in 0..quarter {
         for (q, counts) in q_counts.iter_mut().enumerate() {
-            if let Some(&len) = lengths.get(q * quarter + i) {
-                counts[usize::from(len & 0xf)] += 1;
-            }
+            counts[usize::from(lens[q * quarter + i] & 0xf)] += 1;
         }
     }
     let mut counts = [0u16; MAX_CODEWORD_LEN + 1];
-    for len in 1..=MAX_CODEWORD_LEN {
-        counts[len] = q_counts.iter().map(|c| c[len]).sum();
+    for (len, count) in counts.iter_mut().enumerate().skip(1) {
+        *count = q_counts.iter().map(|c| c[len]).sum();
     }
     // Where each quarter's symbols of each length go: after all shorter codewords, and
-    // after the same length's symbols of earlier quarters.
-    let mut q_offsets = [[0u16; MAX_CODEWORD_LEN + 1]; 4];
+    // after the same length's symbols of earlier quarters. Length 0 goes to the scratch slot.
+    let mut q_offsets = [[MAX_SYMBOLS as u16; 16]; 4];
     let mut start = 0u16;
     for len in 1..=MAX_CODEWORD_LEN {
         for q in 0..4 {
@@ -244,13 +251,10 @@ fn sort_by_length(
     for i in 0..quarter {
         for (q, offsets) in q_offsets.iter_mut().enumerate() {
             let symbol = q * quarter + i;
-            if let Some(&len) = lengths.get(symbol) {
-                let slot = &mut offsets[usize::from(len & 0xf)];
-                if len != 0 {
-                    sorted[usize::from(*slot) % MAX_SYMBOLS] = symbol as u16;
-                    *slot += 1;
-                }
-            }
+            let len = usize::from(lens[symbol] & 0xf);
+            let slot = offsets[len];
+            sorted[usize::from(slot).min(MAX_SYMBOLS)] = symbol as u16;
+            offsets[len] = slot + u16::from(len != 0);
         }
     }
     (counts, usize::from(start))
@@ -284,8 +288,15 @@ fn subtable_width(counts: &[u16; MAX_CODEWORD_LEN + 1], len: u32, table_bits: u3
     width.min(MAX_CODEWORD_LEN as u32 - table_bits)
 }
 
-fn make_entry(m: SymbolMeaning, codeword_len: u32) -> u32 {
-    (m.value << 16) | m.flags | (codeword_len << 8) | (codeword_len + m.extra_bits)
+/// A symbol's entry without its codeword length: value, flags and extra-bit count.
+pub const fn base_entry(m: SymbolMeaning) -> u32 {
+    (m.value << 16) | m.flags | m.extra_bits
+}
+
+/// The full entry: the base plus the codeword length (bits 8..12 and added to the consume count).
+#[inline(always)]
+fn make_entry(base: u32, codeword_len: u32) -> u32 {
+    base + (codeword_len << 8) + codeword_len
 }
 
 /// Reverse the low `len` bits of `code`.
@@ -293,16 +304,41 @@ fn make_entry(m: SymbolMeaning, codeword_len: u32) -> u32 {
 pub const fn reverse_bits(code: u32, len: u32) -> u32 {
     if len == 0 {
         0
+    } else if len <= REVERSE_TABLE_BITS {
+        // x86-64 has no bit-reverse instruction: a 2 KiB table beats the shift-and-mask dance.
+        (REVERSED_10[(code & 0x3ff) as usize] >> (REVERSE_TABLE_BITS - len)) as u32
     } else {
         code.reverse_bits() >> (32 - len)
     }
 }
 
+const REVERSE_TABLE_BITS: u32 = 10;
+/// `REVERSED_10[i]` is `i` with its low 10 bits reversed.
+static REVERSED_10: [u16; 1 << REVERSE_TABLE_BITS] = {
+    let mut t = [0u16; 1 << REVERSE_TABLE_BITS];
+    let mut i = 0;
+    while i < t.len() {
+        t[i] = ((i as u32).reverse_bits() >> (32 - REVERSE_TABLE_BITS)) as u16;
+        i += 1;
+    }
+    t
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn plain(sym: usize) -> SymbolMeaning {
+    const PLAIN: [u32; 288] = {
+        let mut t = [0u32; 288];
+        let mut i = 0;
+        while i < 288 {
+            t[i] = base_entry(plain(i));
+            i += 1;
+        }
+        t
+    };
+
+    const fn plain(sym: usize) -> SymbolMeaning {
         SymbolMeaning {
             value: sym as u32,
             extra_bits: 0,
@@ -326,7 +362,7 @@ mod tests {
         // RFC 1951 §3.2.2 example: lengths (3,3,3,3,3,2,4,4) give F=00, A=010, ..., G=1110, H=1111.
         let lengths = [3u8, 3, 3, 3, 3, 2, 4, 4];
         let mut table = [0u32; 64];
-        build_decode_table(&lengths, 4, &mut table, true, plain).unwrap();
+        build_decode_table(&lengths, 4, &mut table, true, &PLAIN).unwrap();
         // F = 00 -> reversed 00
         assert_eq!(decode(&table, 0b00, 4), (5, 2));
         // A = 010 -> reversed 010
@@ -346,7 +382,7 @@ mod tests {
         }
         lengths[15] = 15;
         let mut table = [0u32; 2048];
-        build_decode_table(&lengths, 8, &mut table, true, plain).unwrap();
+        build_decode_table(&lengths, 8, &mut table, true, &PLAIN).unwrap();
         // Symbol k (k < 15) has codeword 1^k 0: k ones then a zero, so reversed it is
         // k low one-bits followed by a zero.
         for k in 0..15u32 {
@@ -361,30 +397,30 @@ mod tests {
         let mut table = [0u32; 2048];
         let over = [1u8, 1, 1];
         assert_eq!(
-            build_decode_table(&over, 8, &mut table, true, plain),
+            build_decode_table(&over, 8, &mut table, true, &PLAIN),
             Err(InflateErrorKind::OversubscribedCode)
         );
         let incomplete = [2u8, 2, 2];
         assert_eq!(
-            build_decode_table(&incomplete, 8, &mut table, true, plain),
+            build_decode_table(&incomplete, 8, &mut table, true, &PLAIN),
             Err(InflateErrorKind::IncompleteCode)
         );
         // One 1-bit codeword is accepted; its unused half stays invalid.
         let single = [0u8, 1];
-        build_decode_table(&single, 8, &mut table, true, plain).unwrap();
+        build_decode_table(&single, 8, &mut table, true, &PLAIN).unwrap();
         assert_eq!(table[0] >> 16, 1);
         assert_eq!(table[1], INVALID_ENTRY);
         // ...but not for the code-length code, nor a lone longer codeword.
         assert_eq!(
-            build_decode_table(&single, 7, &mut table, false, plain),
+            build_decode_table(&single, 7, &mut table, false, &PLAIN),
             Err(InflateErrorKind::IncompleteCode)
         );
         assert_eq!(
-            build_decode_table(&[0u8, 2], 8, &mut table, true, plain),
+            build_decode_table(&[0u8, 2], 8, &mut table, true, &PLAIN),
             Err(InflateErrorKind::IncompleteCode)
         );
         // No symbols at all is accepted too (a distance code of an all-literal block).
-        build_decode_table(&[0u8; 30], 8, &mut table, true, plain).unwrap();
+        build_decode_table(&[0u8; 30], 8, &mut table, true, &PLAIN).unwrap();
         assert!(table[..256].iter().all(|&e| e == INVALID_ENTRY));
     }
 }

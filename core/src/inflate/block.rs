@@ -111,14 +111,14 @@ impl DecodeTables {
             LITLEN_TABLE_BITS,
             &mut self.litlen,
             true,
-            litlen_meaning,
+            &LITLEN_BASE_ENTRIES,
         )?;
         build_decode_table(
             &rest[..num_dist],
             DIST_TABLE_BITS,
             &mut self.dist,
             true,
-            dist_meaning,
+            &DIST_BASE_ENTRIES,
         )?;
         Ok(())
     }
@@ -155,7 +155,7 @@ impl DecodeTables {
             PRECODE_TABLE_BITS,
             &mut self.precode,
             false,
-            precode_meaning,
+            &PRECODE_BASE_ENTRIES,
         )
         .map_err(|kind| Stop::Fail(InflateError::at_bit(kind, at)))?;
 

@@ -1,6 +1,6 @@
 //! Deflate's fixed tables (RFC 1951 §3.2.5, §3.2.6) and decode-table sizes.
 
-use crate::huffman::{SymbolMeaning, FLAG_EOB, FLAG_EXCEPTIONAL, FLAG_LITERAL};
+use crate::huffman::{base_entry, SymbolMeaning, FLAG_EOB, FLAG_EXCEPTIONAL, FLAG_LITERAL};
 
 /// Index width of the literal/length main table. Pages are short (4 KiB out), so the
 /// table is rebuilt every ~1–2 KiB of input: 10 bits balances build cost and hit rate.
@@ -50,7 +50,7 @@ pub const DIST_EXTRA: [u8; 30] = [
 ];
 
 /// What a literal/length symbol means.
-pub fn litlen_meaning(sym: usize) -> SymbolMeaning {
+pub const fn litlen_meaning(sym: usize) -> SymbolMeaning {
     match sym {
         0..=255 => SymbolMeaning {
             value: sym as u32,
@@ -63,8 +63,8 @@ pub fn litlen_meaning(sym: usize) -> SymbolMeaning {
             flags: FLAG_EXCEPTIONAL | FLAG_EOB,
         },
         257..=285 => SymbolMeaning {
-            value: u32::from(LENGTH_BASE[sym - 257]),
-            extra_bits: u32::from(LENGTH_EXTRA[sym - 257]),
+            value: LENGTH_BASE[sym - 257] as u32,
+            extra_bits: LENGTH_EXTRA[sym - 257] as u32,
             flags: 0,
         },
         _ => SymbolMeaning::INVALID,
@@ -72,11 +72,11 @@ pub fn litlen_meaning(sym: usize) -> SymbolMeaning {
 }
 
 /// What a distance symbol means.
-pub fn dist_meaning(sym: usize) -> SymbolMeaning {
+pub const fn dist_meaning(sym: usize) -> SymbolMeaning {
     match sym {
         0..=29 => SymbolMeaning {
-            value: u32::from(DIST_BASE[sym]),
-            extra_bits: u32::from(DIST_EXTRA[sym]),
+            value: DIST_BASE[sym] as u32,
+            extra_bits: DIST_EXTRA[sym] as u32,
             flags: 0,
         },
         _ => SymbolMeaning::INVALID,
@@ -84,7 +84,7 @@ pub fn dist_meaning(sym: usize) -> SymbolMeaning {
 }
 
 /// What a code-length symbol means: the symbol itself is the value.
-pub fn precode_meaning(sym: usize) -> SymbolMeaning {
+pub const fn precode_meaning(sym: usize) -> SymbolMeaning {
     SymbolMeaning {
         value: sym as u32,
         extra_bits: 0,
@@ -106,3 +106,25 @@ pub fn fixed_code_lengths() -> [u8; NUM_LITLEN_SYMS + NUM_DIST_SYMS] {
     }
     lens
 }
+
+/// Base decode-table entries (see [`crate::huffman::base_entry`]) of a table's symbols.
+macro_rules! base_entries {
+    ($n:expr, $meaning:ident) => {{
+        let mut t = [0u32; $n];
+        let mut sym = 0;
+        while sym < $n {
+            t[sym] = base_entry($meaning(sym));
+            sym += 1;
+        }
+        t
+    }};
+}
+
+/// Base entries of the literal/length symbols, computed at compile time.
+pub static LITLEN_BASE_ENTRIES: [u32; NUM_LITLEN_SYMS] =
+    base_entries!(NUM_LITLEN_SYMS, litlen_meaning);
+/// Base entries of the distance symbols.
+pub static DIST_BASE_ENTRIES: [u32; NUM_DIST_SYMS] = base_entries!(NUM_DIST_SYMS, dist_meaning);
+/// Base entries of the code-length symbols.
+pub static PRECODE_BASE_ENTRIES: [u32; NUM_PRECODE_SYMS] =
+    base_entries!(NUM_PRECODE_SYMS, precode_meaning);

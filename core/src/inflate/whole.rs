@@ -187,10 +187,11 @@ impl Decompressor {
         let mut entry = litlen[(b.buf & LITLEN_MASK) as usize];
         while b.pos + 8 <= b.data.len() && pos < out.len() {
             if entry & FLAG_LITERAL != 0 {
-                b.consume(entry_consume(entry));
+                b.consume_entry(entry);
                 let literal = entry_value(entry) as u8;
-                b.refill();
+                // ≥ 41 bits remain: the next lookup needs no refill, so it does not wait for one.
                 entry = litlen[(b.buf & LITLEN_MASK) as usize];
+                b.refill();
                 out[pos] = literal;
                 pos += 1;
                 continue;
@@ -201,7 +202,7 @@ impl Decompressor {
                     + (b.buf as usize & ((1 << entry_codeword_len(entry)) - 1));
                 entry = litlen[index];
                 if entry & FLAG_LITERAL != 0 {
-                    b.consume(entry_consume(entry));
+                    b.consume_entry(entry);
                     out[pos] = entry_value(entry) as u8;
                     pos += 1;
                     b.refill();
@@ -211,14 +212,14 @@ impl Decompressor {
             }
             if entry & FLAG_EXCEPTIONAL != 0 {
                 if entry & FLAG_EOB != 0 {
-                    b.consume(entry_consume(entry));
+                    b.consume_entry(entry);
                     return FastExit::EndOfBlock(pos);
                 }
                 return FastExit::Error(InflateErrorKind::InvalidSymbol);
             }
             // Length: base + extra bits, extracted from the same buffer word.
             let length = entry_value(entry) as usize + b.extra(entry);
-            b.consume(entry_consume(entry));
+            b.consume_entry(entry);
 
             // Distance: ≥ 56 − 20 bits remain, enough for the main table, a subtable and 13 extra bits.
             let mut dentry = dist[(b.buf & DIST_MASK) as usize];
@@ -232,10 +233,11 @@ impl Decompressor {
                 return FastExit::Error(InflateErrorKind::InvalidSymbol);
             }
             let distance = entry_value(dentry) as usize + b.extra(dentry);
-            b.consume(entry_consume(dentry));
+            b.consume_entry(dentry);
             if let Err(kind) = check_distance(distance, pos, max_distance) {
                 return FastExit::Error(kind);
             }
+            // ≥ 56 − 48 bits may remain here: refill before the next lookup.
             b.refill();
             entry = litlen[(b.buf & LITLEN_MASK) as usize];
             if pos + length + 8 <= out.len() {
@@ -291,6 +293,15 @@ impl<'a> FastBits<'a> {
     fn consume(&mut self, n: u32) {
         self.buf >>= n;
         self.count -= n;
+    }
+
+    /// Consume an entry's bits. The shift takes the whole entry as its count: x86 and the
+    /// Rust `wrapping_shr` both use only its low 6 bits, which equal the consume count
+    /// (≤ 28), so the critical path skips extracting the field (libdeflate's trick).
+    #[inline(always)]
+    fn consume_entry(&mut self, entry: u32) {
+        self.buf = self.buf.wrapping_shr(entry);
+        self.count -= entry_consume(entry);
     }
 
     /// The extra bits that follow an entry's codeword, as a number.
