@@ -17,11 +17,11 @@ cargo test --workspace -q
 
 step "wasm tests under Node"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-cargo test -q -p pageflate-wasm --target wasm32-unknown-unknown
+cargo test -p pageflate-wasm --target wasm32-unknown-unknown
 
 step "wasm tests under headless Chromium"
 WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
-  cargo test -q -p pageflate-wasm --target wasm32-unknown-unknown
+  cargo test -p pageflate-wasm --target wasm32-unknown-unknown
 
 step "inspector page in headless Chromium"
 scripts/build-web.sh
