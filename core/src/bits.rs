@@ -366,3 +366,133 @@ impl BitInput for StreamBits<'_, '_> {
         self.state.loaded * 8 - u64::from(self.state.count)
     }
 }
+
+/// Bit output into a caller's buffer (LSB-first). Writing past the buffer's end does not
+/// panic: the writer stops storing and remembers that it overflowed ([`BitWriter::finish`]
+/// then reports `None`), which is how the page codec learns a page does not fit.
+pub(crate) struct BitWriter<'a> {
+    out: &'a mut [u8],
+    pos: usize,
+    buf: u64,
+    count: u32,
+    overflow: bool,
+}
+
+impl<'a> BitWriter<'a> {
+    pub(crate) fn new(out: &'a mut [u8]) -> Self {
+        Self {
+            out,
+            pos: 0,
+            buf: 0,
+            count: 0,
+            overflow: false,
+        }
+    }
+
+    /// Append the low `n` bits of `bits` (`n <= 32`, higher bits of `bits` zero).
+    #[inline(always)]
+    pub(crate) fn put(&mut self, bits: u32, n: u32) {
+        debug_assert!(n <= 32 && (n == 32 || bits >> n == 0));
+        self.buf |= u64::from(bits) << self.count;
+        self.count += n;
+        if self.count >= 32 {
+            self.flush_bytes();
+        }
+    }
+
+    /// Append the low `n` bits of `bits` (`n <= 56`, higher bits zero).
+    #[inline(always)]
+    pub(crate) fn put_wide(&mut self, bits: u64, n: u32) {
+        debug_assert!(n <= 56);
+        if self.count + n > 64 {
+            self.flush_bytes();
+        }
+        // After a flush at most 7 bits remain, so 7 + 56 < 64 fits.
+        self.buf |= bits << self.count;
+        self.count += n;
+        if self.count >= 32 {
+            self.flush_bytes();
+        }
+    }
+
+    /// Move whole bytes from the bit buffer to the output.
+    #[inline(always)]
+    fn flush_bytes(&mut self) {
+        let bytes = (self.count / 8) as usize;
+        if let Some(dst) = self.out.get_mut(self.pos..self.pos + 8) {
+            // Store 8 bytes at once; only `bytes` of them count (the rest is rewritten later).
+            dst.copy_from_slice(&self.buf.to_le_bytes());
+        } else {
+            let le = self.buf.to_le_bytes();
+            for (i, &b) in le.iter().enumerate().take(bytes) {
+                match self.out.get_mut(self.pos + i) {
+                    Some(slot) => *slot = b,
+                    None => self.overflow = true,
+                }
+            }
+        }
+        self.pos += bytes;
+        self.buf = if bytes == 8 {
+            0
+        } else {
+            self.buf >> (8 * bytes)
+        };
+        self.count -= 8 * bytes as u32;
+    }
+
+    /// Pad with zero bits to a byte boundary.
+    pub(crate) fn align_to_byte(&mut self) {
+        let pad = (8 - self.count % 8) % 8;
+        self.put(0, pad);
+        self.flush_bytes();
+    }
+
+    /// Append whole bytes (the writer must be byte-aligned).
+    pub(crate) fn put_bytes(&mut self, data: &[u8]) {
+        self.flush_bytes();
+        debug_assert_eq!(self.count, 0);
+        match self.out.get_mut(self.pos..self.pos + data.len()) {
+            Some(dst) => dst.copy_from_slice(data),
+            None => self.overflow = true,
+        }
+        self.pos += data.len();
+    }
+
+    /// Bits written so far.
+    pub(crate) fn bit_len(&self) -> u64 {
+        self.pos as u64 * 8 + u64::from(self.count)
+    }
+
+    /// Whether everything written so far fits in the buffer.
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflow || self.pos > self.out.len()
+    }
+
+    /// Flush the last partial byte; returns the bytes written, or `None` if they did not fit.
+    pub(crate) fn finish(mut self) -> Option<usize> {
+        if self.count > 0 {
+            let pad = (8 - self.count % 8) % 8;
+            self.put(0, pad);
+            self.flush_bytes();
+        }
+        (!self.overflowed()).then_some(self.pos)
+    }
+
+    /// Carry the unfinished bits out (for a streaming writer that continues in another buffer).
+    pub(crate) fn into_parts(mut self) -> (Option<usize>, u64, u32) {
+        self.flush_bytes();
+        let ok = (!self.overflowed()).then_some(self.pos);
+        (ok, self.buf, self.count)
+    }
+
+    /// Start with pending bits from an earlier writer.
+    pub(crate) fn with_pending(out: &'a mut [u8], buf: u64, count: u32) -> Self {
+        Self {
+            out,
+            pos: 0,
+            buf,
+            count,
+            overflow: false,
+        }
+    }
+}

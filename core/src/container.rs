@@ -477,3 +477,39 @@ impl GzipDecoder {
         Ok(progress(consumed, written, StreamStatus::NeedsInput))
     }
 }
+
+/// zlib header for a stream with a 4 KiB window (CINFO 4), FLEVEL from the level.
+fn zlib_header(level: crate::deflate::Level) -> [u8; 2] {
+    let cmf = 0x48u8; // CM 8 (deflate), CINFO 4: window 2^(4+8) = 4096
+    let flevel = match level {
+        crate::deflate::Level::Fast => 0u8,
+        crate::deflate::Level::Dense => 2u8,
+    };
+    let mut flg = flevel << 6;
+    let rem = (u16::from(cmf) << 8 | u16::from(flg)) % 31;
+    flg += ((31 - rem) % 31) as u8;
+    [cmf, flg]
+}
+
+/// Compress `input` as a zlib stream whose header declares the 4 KiB window it uses.
+pub fn zlib_compress(input: &[u8], level: crate::deflate::Level) -> alloc::vec::Vec<u8> {
+    let mut out = alloc::vec::Vec::from(zlib_header(level));
+    let mut d = crate::deflate::Deflater::new(level);
+    d.compress(input, crate::deflate::Flush::Finish, &mut out);
+    out.extend_from_slice(&crate::checksum::adler32(input).to_be_bytes());
+    out
+}
+
+/// Compress `input` as a single-member gzip file (no name, mtime 0, OS "unknown").
+pub fn gzip_compress(input: &[u8], level: crate::deflate::Level) -> alloc::vec::Vec<u8> {
+    let xfl = match level {
+        crate::deflate::Level::Fast => 4,
+        crate::deflate::Level::Dense => 2,
+    };
+    let mut out = alloc::vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255];
+    let mut d = crate::deflate::Deflater::new(level);
+    d.compress(input, crate::deflate::Flush::Finish, &mut out);
+    out.extend_from_slice(&crate::checksum::crc32(input).to_le_bytes());
+    out.extend_from_slice(&(input.len() as u32).to_le_bytes());
+    out
+}

@@ -324,6 +324,176 @@ static REVERSED_10: [u16; 1 << REVERSE_TABLE_BITS] = {
     t
 };
 
+// ---------------------------------------------------------------------------------------
+// Encoding side: code lengths from frequencies, canonical codewords.
+// ---------------------------------------------------------------------------------------
+
+/// Most symbols a code to be built may have (deflate's literal/length alphabet).
+pub const MAX_BUILD_SYMBOLS: usize = 288;
+
+/// Compute length-limited Huffman code lengths for `freqs` into `lens` (same length).
+///
+/// Optimal lengths come from Moffat and Katajainen's in-place algorithm over the used
+/// symbols sorted by frequency; if the longest exceeds `max_len`, lengths are clamped and
+/// the Kraft sum is restored by lengthening the deepest shorter codewords (miniz's and
+/// zlib's repair), then reassigned so rarer symbols keep longer codewords. At least two
+/// symbols get a codeword whenever any does, so the code is complete (IAA and strict
+/// decoders accept it); a lone used symbol is paired with an unused neighbour.
+pub fn build_code_lengths(freqs: &[u32], max_len: u32, lens: &mut [u8]) {
+    let n = freqs.len().min(MAX_BUILD_SYMBOLS).min(lens.len());
+    lens[..n].fill(0);
+    // (freq, symbol) of the used symbols, sorted by frequency then symbol.
+    let mut order = [(0u32, 0u16); MAX_BUILD_SYMBOLS];
+    let mut used = 0;
+    for (sym, &f) in freqs[..n].iter().enumerate() {
+        if f != 0 {
+            order[used] = (f, sym as u16);
+            used += 1;
+        }
+    }
+    if used == 0 {
+        return;
+    }
+    if used == 1 {
+        let sym = usize::from(order[0].1);
+        let other = if sym == 0 { 1 } else { sym - 1 };
+        lens[sym] = 1;
+        if other < n {
+            lens[other] = 1;
+        }
+        return;
+    }
+    let order = &mut order[..used];
+    order.sort_unstable();
+    let mut work = [0u32; MAX_BUILD_SYMBOLS];
+    for (w, &(f, _)) in work.iter_mut().zip(order.iter()) {
+        *w = f;
+    }
+    minimum_redundancy(&mut work[..used]);
+    // work[i] is now the length of order[i]; the rarest symbols (low i) are the longest.
+    let longest = work[0];
+    if longest > max_len {
+        limit_lengths(&mut work[..used], max_len);
+    }
+    for (i, &(_, sym)) in order.iter().enumerate() {
+        lens[usize::from(sym)] = work[i] as u8;
+    }
+}
+
+/// Moffat–Katajainen: turn ascending frequencies into optimal code lengths, in place.
+fn minimum_redundancy(a: &mut [u32]) {
+    let n = a.len();
+    // Phase 1: build the tree; internal nodes' weights, then parent pointers.
+    a[0] += a[1];
+    let (mut root, mut leaf) = (0usize, 2usize);
+    for next in 1..n - 1 {
+        if leaf >= n || a[root] < a[leaf] {
+            a[next] = a[root];
+            a[root] = next as u32;
+            root += 1;
+        } else {
+            a[next] = a[leaf];
+            leaf += 1;
+        }
+        if leaf >= n || (root < next && a[root] < a[leaf]) {
+            a[next] += a[root];
+            a[root] = next as u32;
+            root += 1;
+        } else {
+            a[next] += a[leaf];
+            leaf += 1;
+        }
+    }
+    // Phase 2: internal node depths.
+    a[n - 2] = 0;
+    for next in (0..n - 2).rev() {
+        a[next] = a[a[next] as usize] + 1;
+    }
+    // Phase 3: leaf depths, deepest first from the low end.
+    let (mut avail, mut used, mut depth) = (1i64, 0i64, 0u32);
+    let mut root = n as i64 - 2;
+    let mut next = n as i64 - 1;
+    while avail > 0 {
+        while root >= 0 && a[root as usize] == depth {
+            used += 1;
+            root -= 1;
+        }
+        while avail > used {
+            a[next as usize] = depth;
+            next -= 1;
+            avail -= 1;
+        }
+        avail = 2 * used;
+        depth += 1;
+        used = 0;
+    }
+}
+
+/// Clamp lengths (ascending-frequency order, so descending length) to `max_len` and repair
+/// the Kraft sum, keeping longer codewords on rarer symbols.
+fn limit_lengths(lens: &mut [u32], max_len: u32) {
+    let mut count = [0u32; 33];
+    for &l in lens.iter() {
+        count[l.min(max_len) as usize] += 1;
+    }
+    let max = max_len as usize;
+    let mut kraft: u64 = (1..=max).map(|l| u64::from(count[l]) << (max - l)).sum();
+    while kraft > 1u64 << max {
+        // Move one codeword from the deepest level up... by splitting a shorter leaf.
+        count[max] -= 1;
+        for l in (1..max).rev() {
+            if count[l] > 0 {
+                count[l] -= 1;
+                count[l + 1] += 2;
+                break;
+            }
+        }
+        kraft -= 1;
+    }
+    // Hand out the lengths again: longest to the rarest (the start of the slice).
+    let mut i = 0;
+    for l in (1..=max).rev() {
+        for _ in 0..count[l] {
+            lens[i] = l as u32;
+            i += 1;
+        }
+    }
+}
+
+/// Canonical codewords (MSB-first, as RFC 1951 defines them) for `lens` into `codes`.
+pub fn canonical_codes(lens: &[u8], codes: &mut [u16]) {
+    let mut count = [0u16; MAX_CODEWORD_LEN + 1];
+    for &l in lens {
+        count[usize::from(l) & 0xf] += 1;
+    }
+    count[0] = 0;
+    let mut next = [0u16; MAX_CODEWORD_LEN + 2];
+    let mut code = 0u16;
+    for len in 1..=MAX_CODEWORD_LEN {
+        code = (code + count[len - 1]) << 1;
+        next[len] = code;
+    }
+    for (sym, &l) in lens.iter().enumerate() {
+        if l != 0 {
+            let slot = &mut next[usize::from(l) & 0xf];
+            codes[sym] = *slot;
+            *slot = slot.wrapping_add(1);
+        } else {
+            codes[sym] = 0;
+        }
+    }
+}
+
+/// A code in IAA's AECS entry form (`iaa.md` §5.2): code length in bits 18:15, the
+/// canonical MSB-first codeword in bits 14:0; 0 for an unused symbol.
+pub const fn aecs_entry(code: u16, len: u8) -> u32 {
+    if len == 0 {
+        0
+    } else {
+        ((len as u32) << 15) | (code as u32 & 0x7fff)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +560,60 @@ mod tests {
             assert_eq!(decode(&table, bits, 8), (k, k + 1), "symbol {k}");
         }
         assert_eq!(decode(&table, 0x7fff, 8), (15, 15));
+    }
+
+    #[test]
+    fn built_lengths_are_optimal_complete_and_limited() {
+        // Frequencies 1,1,2,3,5,8,...: a Fibonacci sequence makes the deepest possible tree.
+        let mut freqs = [0u32; 30];
+        let (mut a, mut b) = (1u32, 1u32);
+        for f in freqs.iter_mut() {
+            *f = a;
+            (a, b) = (b, a + b);
+        }
+        let mut lens = [0u8; 30];
+        build_code_lengths(&freqs, 15, &mut lens);
+        assert!(lens.iter().all(|&l| (1..=15).contains(&l)));
+        let kraft: u32 = lens.iter().map(|&l| 1u32 << (15 - l)).sum();
+        assert_eq!(kraft, 1 << 15, "complete code");
+        // Unlimited, two symbols of equal weight get 1 bit each.
+        let mut two = [0u8; 4];
+        build_code_lengths(&[0, 7, 7, 0], 15, &mut two);
+        assert_eq!(two, [0, 1, 1, 0]);
+        // A lone symbol is paired so the code stays complete.
+        let mut one = [0u8; 3];
+        build_code_lengths(&[0, 0, 9], 7, &mut one);
+        assert_eq!(one, [0, 1, 1]);
+        // Optimal on a textbook case: 5 symbols 1,1,2,4,8 -> lengths 4,4,3,2,1.
+        let mut lens5 = [0u8; 5];
+        build_code_lengths(&[1, 1, 2, 4, 8], 15, &mut lens5);
+        assert_eq!(lens5, [4, 4, 3, 2, 1]);
+    }
+
+    #[test]
+    fn canonical_codes_and_aecs_entries_match_the_fixed_table() {
+        let mut lens = [0u8; 288];
+        for (sym, l) in lens.iter_mut().enumerate() {
+            *l = match sym {
+                0..=143 => 8,
+                144..=255 => 9,
+                256..=279 => 7,
+                _ => 8,
+            };
+        }
+        let mut codes = [0u16; 288];
+        canonical_codes(&lens, &mut codes);
+        // iaa.md §5.2: literal 0 -> 0x40030, literal 144 -> 0x48190, EOB -> 0x38000, 280 -> 0x400C0.
+        assert_eq!(aecs_entry(codes[0], lens[0]), 0x40030);
+        assert_eq!(aecs_entry(codes[144], lens[144]), 0x48190);
+        assert_eq!(aecs_entry(codes[256], lens[256]), 0x38000);
+        assert_eq!(aecs_entry(codes[280], lens[280]), 0x400C0);
+        let dl = [5u8; 30];
+        let mut dc = [0u16; 30];
+        canonical_codes(&dl, &mut dc);
+        for (i, (&c, &l)) in dc.iter().zip(&dl).enumerate() {
+            assert_eq!(aecs_entry(c, l), 0x28000 + i as u32);
+        }
     }
 
     #[test]

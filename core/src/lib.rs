@@ -1,5 +1,7 @@
 //! pageflate-core: the formats of pageflate, with no I/O, threads or OS.
 //!
+//! * [`deflate`] — RFC 1951 encoder with a 4 KiB window: fast and dense levels, exact
+//!   stored/fixed/dynamic block choice, streaming with sync flushes.
 //! * [`inflate`] — RFC 1951 decoder: whole-buffer fast path and a resumable streaming state,
 //!   windows up to 32 KiB, a strict 4 KiB mode (what IAA 1.0 decodes).
 //! * [`container`] — zlib (RFC 1950) and gzip (RFC 1952) wrappers with their checksums.
@@ -18,6 +20,7 @@ extern crate alloc;
 pub(crate) mod bits;
 pub mod checksum;
 pub mod container;
+pub mod deflate;
 mod error;
 pub mod huffman;
 pub mod inflate;

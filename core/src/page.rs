@@ -1,11 +1,45 @@
 //! The page codec with QEMU's contract (`multifd-qpl.c`).
 //!
 //! A page travels as `len` bytes: `len == page_size` means the page is sent raw; otherwise
-//! the bytes are one raw deflate stream that must decode to exactly one page. The encoder
-//! side (`page_size - 1` output cap) arrives with the deflate encoder.
+//! the bytes are one raw deflate stream that must decode to exactly one page. The sender
+//! caps compressed output at `page_size - 1` bytes; a page that does not fit goes raw.
 
+use crate::deflate::{Compressor, Level};
 use crate::error::{InflateError, InflateErrorKind};
 use crate::inflate::{Decompressor, InflateOptions};
+
+/// How a page is to be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageEncoding {
+    /// `out[..len]` holds the page as one raw deflate stream (`len < page_size`).
+    Compressed(usize),
+    /// The page does not compress below `page_size` bytes: send it as it is.
+    Raw,
+}
+
+/// Compress one page with QEMU's qpl contract: one final deflate block (stored, fixed or
+/// dynamic, whichever is smallest), all distances within the page, output at most
+/// `page.len() - 1` bytes (and at most `out.len()`), else [`PageEncoding::Raw`].
+///
+/// No allocation; `compressor` is reused page after page and carries nothing between them.
+pub fn compress_page(compressor: &mut Compressor, page: &[u8], out: &mut [u8]) -> PageEncoding {
+    let cap = page.len().saturating_sub(1).min(out.len());
+    let out = &mut out[..cap];
+    let written = if compressor.level() == Level::Fast {
+        // A stored block never fits (page + 5 bytes > page − 1), so the fast level writes
+        // its canned code in one pass and gives up as soon as the cap is passed.
+        compressor.compress_page_direct(page, out)
+    } else {
+        match compressor.parse_whole(page) {
+            Some(tokens) => compressor.write_single_block(page, tokens, out, cap as u64 * 8),
+            None => compressor.compress(page, out).ok().map(|c| c.len),
+        }
+    };
+    match written {
+        Some(len) if len < page.len() => PageEncoding::Compressed(len),
+        _ => PageEncoding::Raw,
+    }
+}
 
 /// The page size QEMU's qpl method uses on x86.
 pub const PAGE_SIZE: usize = 4096;

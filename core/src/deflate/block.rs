@@ -1,0 +1,548 @@
+//! Writing one block: count symbol frequencies, price the block as stored, fixed and
+//! dynamic Huffman exactly (in bits), and emit the cheapest.
+
+use super::tokens::{
+    match_distance, match_length, token_dist_symbol, token_length_symbol, DIST_EXTRA_BITS, EOB,
+    LENGTH_EXTRA_BITS, MATCH_FLAG,
+};
+use crate::bits::BitWriter;
+use crate::huffman::{build_code_lengths, canonical_codes, reverse_bits};
+use crate::inflate::tables::PRECODE_ORDER;
+use crate::inflate::tables::{DIST_BASE, LENGTH_BASE};
+
+/// Literal/length alphabet size including the two reserved symbols: the fixed code
+/// assigns them codewords, and canonical codes depend on every length.
+const NUM_LITLEN: usize = 288;
+const NUM_DIST: usize = 30;
+const NUM_PRECODE: usize = 19;
+/// Largest stored block.
+const MAX_STORED: usize = 65535;
+
+/// How a block was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockKind {
+    /// BTYPE 00: the bytes as they are.
+    Stored,
+    /// BTYPE 01: RFC 1951's fixed code.
+    Fixed,
+    /// BTYPE 10: a code built for the block.
+    Dynamic,
+    /// BTYPE 10 with pageflate's built-in code for guest memory ([`super::canned`]): a
+    /// dynamic block whose code (and header) is prepared once, not per block.
+    Canned,
+}
+
+/// Symbol frequencies of a parse (what IAA's statistics pass reports, `iaa.md` §5.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Histogram {
+    /// Literal/length symbols 0..=285 (256 = end of block, counted once per block).
+    pub litlen: [u32; 286],
+    /// Distance symbols 0..=29.
+    pub dist: [u32; 30],
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Self {
+            litlen: [0; 286],
+            dist: [0; 30],
+        }
+    }
+}
+
+/// A Huffman code ready for writing: lengths and bit-reversed codewords.
+#[derive(Clone)]
+struct Code<const N: usize> {
+    lens: [u8; N],
+    rev: [u16; N],
+}
+
+impl<const N: usize> Code<N> {
+    const fn new() -> Self {
+        Self {
+            lens: [0; N],
+            rev: [0; N],
+        }
+    }
+
+    /// Compute the (bit-reversed) codewords for the current lengths.
+    fn assign_codewords(&mut self) {
+        let mut codes = [0u16; N];
+        canonical_codes(&self.lens, &mut codes);
+        for ((rev, &code), &len) in self.rev.iter_mut().zip(&codes).zip(&self.lens) {
+            *rev = reverse_bits(u32::from(code), u32::from(len)) as u16;
+        }
+    }
+
+    fn cost(&self, freqs: &[u32; N]) -> u64 {
+        freqs
+            .iter()
+            .zip(&self.lens)
+            .map(|(&f, &l)| u64::from(f) * u64::from(l))
+            .sum()
+    }
+}
+
+/// Scratch space and codes for block writing, reused from block to block.
+pub(crate) struct BlockWriter {
+    litlen_freq: [u32; NUM_LITLEN],
+    dist_freq: [u32; NUM_DIST],
+    extra_bits: u64,
+    litlen: Code<NUM_LITLEN>,
+    dist: Code<NUM_DIST>,
+    fixed_litlen: Code<NUM_LITLEN>,
+    fixed_dist: Code<NUM_DIST>,
+    precode: Code<NUM_PRECODE>,
+    canned: CannedBlock,
+    /// Run-length coded code lengths: (precode symbol, extra value).
+    rle: [(u8, u8); NUM_LITLEN + NUM_DIST],
+    rle_len: usize,
+    num_litlen: usize,
+    num_dist: usize,
+    num_precode: usize,
+}
+
+impl BlockWriter {
+    pub(crate) fn new() -> Self {
+        let mut fixed_litlen = Code::new();
+        for (sym, l) in fixed_litlen.lens.iter_mut().enumerate() {
+            *l = match sym {
+                0..=143 => 8,
+                144..=255 => 9,
+                256..=279 => 7,
+                _ => 8,
+            };
+        }
+        fixed_litlen.assign_codewords();
+        let mut fixed_dist = Code::new();
+        fixed_dist.lens = [5; NUM_DIST];
+        fixed_dist.assign_codewords();
+        let mut writer = Self {
+            litlen_freq: [0; NUM_LITLEN],
+            dist_freq: [0; NUM_DIST],
+            extra_bits: 0,
+            litlen: Code::new(),
+            dist: Code::new(),
+            fixed_litlen,
+            fixed_dist,
+            precode: Code::new(),
+            rle: [(0, 0); NUM_LITLEN + NUM_DIST],
+            rle_len: 0,
+            num_litlen: 0,
+            num_dist: 0,
+            num_precode: 0,
+            canned: CannedBlock::empty(),
+        };
+        writer.canned = CannedBlock::prepare(&mut writer);
+        writer
+    }
+
+    /// Add the symbol counts of `tokens` (plus one end-of-block) to `hist`.
+    pub(crate) fn add_to_histogram(&mut self, tokens: &[u32], hist: &mut Histogram) {
+        self.count(tokens);
+        for (h, &f) in hist.litlen.iter_mut().zip(&self.litlen_freq) {
+            *h += f;
+        }
+        for (h, &f) in hist.dist.iter_mut().zip(&self.dist_freq) {
+            *h += f;
+        }
+    }
+
+    /// Start a final canned block in `w` and return a sink that writes each literal and
+    /// match straight into it as the parser finds them (no token buffer, no pricing pass).
+    /// Finish with [`DirectSink::end_block`].
+    pub(crate) fn start_canned<'a, 'w>(&'a self, mut w: BitWriter<'w>) -> DirectSink<'a, 'w> {
+        w.put(1 | 2 << 1, 3);
+        self.canned.write_header(&mut w);
+        DirectSink {
+            w,
+            litlen: &self.canned.litlen,
+            dist: &self.canned.dist,
+        }
+    }
+
+    /// Like [`Self::choose`] among stored, fixed and the canned code only: no code is
+    /// built, so pricing costs one pass over the tokens and two dot products.
+    pub(crate) fn choose_static(
+        &mut self,
+        tokens: &[u32],
+        raw: &[u8],
+        bit_pos: u64,
+    ) -> (BlockKind, u64) {
+        self.count(tokens);
+        let fixed = 3
+            + self.fixed_litlen.cost(&self.litlen_freq)
+            + self.fixed_dist.cost(&self.dist_freq)
+            + self.extra_bits;
+        let canned = 3
+            + self.canned.header_bits
+            + self.canned.litlen.cost(&self.litlen_freq)
+            + self.canned.dist.cost(&self.dist_freq)
+            + self.extra_bits;
+        let stored = stored_cost(raw.len(), bit_pos);
+        if stored < fixed && stored < canned {
+            (BlockKind::Stored, stored)
+        } else if fixed <= canned {
+            (BlockKind::Fixed, fixed)
+        } else {
+            (BlockKind::Canned, canned)
+        }
+    }
+
+    /// The cheapest encoding of `tokens` (which decode to `raw`) and its size in bits,
+    /// given that the writer currently stands at bit offset `bit_pos`. Prepares the
+    /// dynamic code as a side effect, for [`Self::write`].
+    pub(crate) fn choose(&mut self, tokens: &[u32], raw: &[u8], bit_pos: u64) -> (BlockKind, u64) {
+        self.count(tokens);
+        let dynamic = 3
+            + self.prepare_dynamic()
+            + self.litlen.cost(&self.litlen_freq)
+            + self.dist.cost(&self.dist_freq)
+            + self.extra_bits;
+        let fixed = 3
+            + self.fixed_litlen.cost(&self.litlen_freq)
+            + self.fixed_dist.cost(&self.dist_freq)
+            + self.extra_bits;
+        let stored = stored_cost(raw.len(), bit_pos);
+        if stored < fixed && stored < dynamic {
+            (BlockKind::Stored, stored)
+        } else if fixed <= dynamic {
+            (BlockKind::Fixed, fixed)
+        } else {
+            (BlockKind::Dynamic, dynamic)
+        }
+    }
+
+    /// Write the block as `kind` (from [`Self::choose`] on the same tokens).
+    pub(crate) fn write(
+        &self,
+        w: &mut BitWriter<'_>,
+        kind: BlockKind,
+        tokens: &[u32],
+        raw: &[u8],
+        is_final: bool,
+    ) {
+        let bfinal = u32::from(is_final);
+        match kind {
+            BlockKind::Stored => write_stored(w, raw, is_final),
+            BlockKind::Fixed => {
+                w.put(bfinal | 1 << 1, 3);
+                write_tokens(w, tokens, &self.fixed_litlen, &self.fixed_dist);
+            }
+            BlockKind::Dynamic => {
+                w.put(bfinal | 2 << 1, 3);
+                self.write_dynamic_header(w);
+                write_tokens(w, tokens, &self.litlen, &self.dist);
+            }
+            BlockKind::Canned => {
+                w.put(bfinal | 2 << 1, 3);
+                self.canned.write_header(w);
+                write_tokens(w, tokens, &self.canned.litlen, &self.canned.dist);
+            }
+        }
+    }
+
+    /// Symbol frequencies and extra-bit total of a block's tokens (EOB included).
+    fn count(&mut self, tokens: &[u32]) {
+        self.litlen_freq = [0; NUM_LITLEN];
+        self.dist_freq = [0; NUM_DIST];
+        for &t in tokens {
+            if t & MATCH_FLAG != 0 {
+                self.litlen_freq[token_length_symbol(t)] += 1;
+                self.dist_freq[token_dist_symbol(t)] += 1;
+            } else {
+                self.litlen_freq[(t & 0xff) as usize] += 1;
+            }
+        }
+        self.litlen_freq[EOB] = 1;
+        // Extra bits follow from the symbol counts: no per-token work.
+        let length_extra: u64 = LENGTH_EXTRA_BITS
+            .iter()
+            .zip(&self.litlen_freq[257..286])
+            .map(|(&b, &f)| u64::from(b) * u64::from(f))
+            .sum();
+        let dist_extra: u64 = DIST_EXTRA_BITS
+            .iter()
+            .zip(&self.dist_freq)
+            .map(|(&b, &f)| u64::from(b) * u64::from(f))
+            .sum();
+        self.extra_bits = length_extra + dist_extra;
+    }
+
+    /// Build the dynamic codes and their header; returns the header's size in bits
+    /// (after the 3 block-header bits).
+    fn prepare_dynamic(&mut self) -> u64 {
+        build_code_lengths(&self.litlen_freq, 15, &mut self.litlen.lens);
+        build_code_lengths(&self.dist_freq, 15, &mut self.dist.lens);
+        if self.dist.lens.iter().all(|&l| l == 0) {
+            // No matches: still describe a (complete) distance code, as zlib does.
+            self.dist.lens[0] = 1;
+            self.dist.lens[1] = 1;
+        }
+        self.litlen.assign_codewords();
+        self.dist.assign_codewords();
+        self.prepare_header()
+    }
+
+    /// Run-length code the current dynamic lengths and build the precode; returns the
+    /// header's size in bits (after the 3 block-header bits).
+    fn prepare_header(&mut self) -> u64 {
+        self.num_litlen = 257.max(last_used(&self.litlen.lens));
+        self.num_dist = 1.max(last_used(&self.dist.lens));
+
+        // Run-length code the concatenated lengths with symbols 16 (repeat), 17, 18 (zeros).
+        let mut all = [0u8; NUM_LITLEN + NUM_DIST];
+        all[..self.num_litlen].copy_from_slice(&self.litlen.lens[..self.num_litlen]);
+        all[self.num_litlen..self.num_litlen + self.num_dist]
+            .copy_from_slice(&self.dist.lens[..self.num_dist]);
+        self.rle_len = rle_lengths(&all[..self.num_litlen + self.num_dist], &mut self.rle);
+
+        let mut freq = [0u32; NUM_PRECODE];
+        let mut extra = 0u64;
+        for &(sym, _) in &self.rle[..self.rle_len] {
+            freq[usize::from(sym)] += 1;
+            extra += match sym {
+                16 => 2,
+                17 => 3,
+                18 => 7,
+                _ => 0,
+            };
+        }
+        build_code_lengths(&freq, 7, &mut self.precode.lens);
+        self.precode.assign_codewords();
+        self.num_precode = 4.max(
+            PRECODE_ORDER
+                .iter()
+                .rposition(|&s| self.precode.lens[usize::from(s)] != 0)
+                .map_or(0, |i| i + 1),
+        );
+        14 + 3 * self.num_precode as u64 + self.precode.cost(&freq) + extra
+    }
+
+    fn write_dynamic_header(&self, w: &mut BitWriter<'_>) {
+        w.put((self.num_litlen - 257) as u32, 5);
+        w.put((self.num_dist - 1) as u32, 5);
+        w.put((self.num_precode - 4) as u32, 4);
+        for &sym in &PRECODE_ORDER[..self.num_precode] {
+            w.put(u32::from(self.precode.lens[usize::from(sym)]), 3);
+        }
+        for &(sym, extra) in &self.rle[..self.rle_len] {
+            let s = usize::from(sym);
+            w.put(
+                u32::from(self.precode.rev[s]),
+                u32::from(self.precode.lens[s]),
+            );
+            match sym {
+                16 => w.put(u32::from(extra), 2),
+                17 => w.put(u32::from(extra), 3),
+                18 => w.put(u32::from(extra), 7),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// One past the last used symbol.
+fn last_used(lens: &[u8]) -> usize {
+    lens.iter().rposition(|&l| l != 0).map_or(0, |i| i + 1)
+}
+
+/// Run-length code `lens` into `out` (RFC 1951 §3.2.7); returns the item count.
+fn rle_lengths(lens: &[u8], out: &mut [(u8, u8); NUM_LITLEN + NUM_DIST]) -> usize {
+    let mut n = 0;
+    let mut push = |sym: u8, extra: u8| {
+        out[n] = (sym, extra);
+        n += 1;
+    };
+    let mut i = 0;
+    while i < lens.len() {
+        let len = lens[i];
+        let mut run = lens[i..].iter().take_while(|&&l| l == len).count();
+        i += run;
+        if len == 0 {
+            while run >= 11 {
+                let r = run.min(138);
+                push(18, (r - 11) as u8);
+                run -= r;
+            }
+            if run >= 3 {
+                push(17, (run - 3) as u8);
+                run = 0;
+            }
+        } else {
+            push(len, 0);
+            run -= 1;
+            while run >= 3 {
+                let r = run.min(6);
+                push(16, (r - 3) as u8);
+                run -= r;
+            }
+        }
+        for _ in 0..run {
+            push(len, 0);
+        }
+    }
+    n
+}
+
+/// Bits a run of stored blocks holding `len` bytes takes, starting at bit offset `bit_pos`.
+fn stored_cost(len: usize, bit_pos: u64) -> u64 {
+    let blocks = len.div_ceil(MAX_STORED).max(1) as u64;
+    let first_pad = (8 - (bit_pos + 3) % 8) % 8;
+    // Every later block starts byte-aligned: 3 header bits then 5 bits of padding.
+    first_pad + 3 + 32 + (blocks - 1) * (3 + 5 + 32) + 8 * len as u64
+}
+
+fn write_stored(w: &mut BitWriter<'_>, raw: &[u8], is_final: bool) {
+    let mut chunks = raw.chunks(MAX_STORED).peekable();
+    if chunks.peek().is_none() {
+        write_stored_chunk(w, &[], is_final);
+    }
+    while let Some(chunk) = chunks.next() {
+        write_stored_chunk(w, chunk, is_final && chunks.peek().is_none());
+    }
+}
+
+fn write_stored_chunk(w: &mut BitWriter<'_>, chunk: &[u8], is_final: bool) {
+    w.put(u32::from(is_final), 3);
+    w.align_to_byte();
+    let len = chunk.len() as u32;
+    w.put(len | (!len & 0xffff) << 16, 32);
+    w.put_bytes(chunk);
+}
+
+/// Writes literals and matches as they are parsed, with a fixed code.
+/// It owns the bit writer while the parse runs, so the writer's state can live in registers.
+pub(crate) struct DirectSink<'a, 'w> {
+    w: BitWriter<'w>,
+    litlen: &'a Code<NUM_LITLEN>,
+    dist: &'a Code<NUM_DIST>,
+}
+
+impl<'w> DirectSink<'_, 'w> {
+    /// Write the end-of-block symbol and hand the writer back.
+    pub(crate) fn end_block(mut self) -> BitWriter<'w> {
+        self.w.put(
+            u32::from(self.litlen.rev[EOB]),
+            u32::from(self.litlen.lens[EOB]),
+        );
+        self.w
+    }
+}
+
+impl super::matchfind::TokenSink for DirectSink<'_, '_> {
+    #[inline(always)]
+    fn literal(&mut self, byte: u8) {
+        let b = usize::from(byte);
+        self.w.put(
+            u32::from(self.litlen.rev[b]),
+            u32::from(self.litlen.lens[b]),
+        );
+    }
+
+    #[inline(always)]
+    fn matched(&mut self, length: usize, distance: usize) {
+        write_match(
+            &mut self.w,
+            super::tokens::matched(length, distance),
+            self.litlen,
+            self.dist,
+        );
+    }
+
+    /// Full once the output overflowed: the page is going raw, stop parsing.
+    #[inline(always)]
+    fn is_full(&self) -> bool {
+        self.w.overflowed()
+    }
+}
+
+/// Write one match token.
+#[inline(always)]
+fn write_match(w: &mut BitWriter<'_>, t: u32, litlen: &Code<NUM_LITLEN>, dist: &Code<NUM_DIST>) {
+    let ls = token_length_symbol(t);
+    let ds = token_dist_symbol(t);
+    let lextra = (match_length(t) - usize::from(LENGTH_BASE[ls - 257])) as u64;
+    let dextra = (match_distance(t) - usize::from(DIST_BASE[ds])) as u64;
+    let (ln, dn) = (
+        u32::from(LENGTH_EXTRA_BITS[ls - 257]),
+        u32::from(DIST_EXTRA_BITS[ds]),
+    );
+    let (cl, cd) = (u32::from(litlen.lens[ls]), u32::from(dist.lens[ds]));
+    let mut bits = u64::from(litlen.rev[ls]) | lextra << cl;
+    let mut n = cl + ln;
+    bits |= (u64::from(dist.rev[ds]) | dextra << cd) << n;
+    n += cd + dn;
+    w.put_wide(bits, n);
+}
+
+/// Write the tokens and the end-of-block symbol with `litlen`/`dist`.
+///
+/// A match is one codeword pair plus extra bits: at most 15 + 5 + 15 + 13 = 48 bits, so it
+/// is assembled in a `u64` and written with one [`BitWriter::put_wide`].
+#[inline]
+fn write_tokens(
+    w: &mut BitWriter<'_>,
+    tokens: &[u32],
+    litlen: &Code<NUM_LITLEN>,
+    dist: &Code<NUM_DIST>,
+) {
+    for &t in tokens {
+        if t & MATCH_FLAG != 0 {
+            write_match(w, t, litlen, dist);
+        } else {
+            let b = (t & 0xff) as usize;
+            w.put(u32::from(litlen.rev[b]), u32::from(litlen.lens[b]));
+        }
+    }
+    w.put(u32::from(litlen.rev[EOB]), u32::from(litlen.lens[EOB]));
+}
+
+/// The built-in code for guest memory, with its block header written out once.
+struct CannedBlock {
+    litlen: Code<NUM_LITLEN>,
+    dist: Code<NUM_DIST>,
+    /// The header bits after BTYPE (HLIT .. code lengths), LSB-first.
+    header: [u8; 320],
+    header_bits: u64,
+}
+
+impl CannedBlock {
+    fn empty() -> Self {
+        Self {
+            litlen: Code::new(),
+            dist: Code::new(),
+            header: [0; 320],
+            header_bits: 0,
+        }
+    }
+
+    /// Build the canned code and its header with `w`'s dynamic-header machinery.
+    fn prepare(w: &mut BlockWriter) -> Self {
+        let mut c = Self::empty();
+        c.litlen.lens[..286].copy_from_slice(&super::canned::LITLEN_LENGTHS);
+        c.dist.lens.copy_from_slice(&super::canned::DIST_LENGTHS);
+        c.litlen.assign_codewords();
+        c.dist.assign_codewords();
+        w.litlen = c.litlen.clone();
+        w.dist = c.dist.clone();
+        c.header_bits = w.prepare_header();
+        let mut bits = BitWriter::new(&mut c.header);
+        w.write_dynamic_header(&mut bits);
+        let _ = bits.finish();
+        c
+    }
+
+    fn write_header(&self, w: &mut BitWriter<'_>) {
+        let mut left = self.header_bits;
+        for chunk in self.header.chunks(4) {
+            if left == 0 {
+                break;
+            }
+            let n = left.min(32) as u32;
+            let word = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            w.put(if n == 32 { word } else { word & ((1 << n) - 1) }, n);
+            left -= u64::from(n);
+        }
+    }
+}

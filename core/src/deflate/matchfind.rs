@@ -1,0 +1,352 @@
+//! Match finding within a 4 KiB window, and the two parsers built on it.
+//!
+//! Positions are stored as *stamps*: `base + position`, where every call starts with a
+//! fresh `base` above all earlier stamps. A stamp below `base` is from an earlier input and
+//! counts as empty, so the tables never need clearing between pages (clearing 128 KiB of
+//! tables per 4 KiB page would cost more than compressing it).
+//!
+//! * [`MatchFinder::parse_greedy`] (fast level): one hash probe per position (4-byte hash),
+//!   take any match found, and skip faster through data that keeps missing
+//!   (incompressible stretches such as random or already-compressed pages).
+//! * [`MatchFinder::parse_lazy`] (dense level): hash chains searched up to a depth, and
+//!   one step of lazy evaluation (a literal now if the next position has a longer match).
+
+use super::tokens::{literal, matched, MAX_MATCH};
+use alloc::boxed::Box;
+use alloc::vec;
+
+/// The history window: matches reach at most this far back (IAA 1.0's limit).
+pub const WINDOW: usize = 4096;
+const HASH_BITS: u32 = 15;
+const HASH_SIZE: usize = 1 << HASH_BITS;
+/// Matches found by hashing 4 bytes are at least this long.
+const MIN_HASHED_MATCH: usize = 4;
+
+/// Search effort of the lazy parser.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LazyParams {
+    /// Chain entries examined per position.
+    pub depth: u32,
+    /// A match this long ends the search.
+    pub nice: usize,
+    /// Matches shorter than this are checked against the next position.
+    pub lazy_below: usize,
+    /// Every position of a match shorter than this is indexed; longer ones index their tail.
+    pub insert_all_below: usize,
+}
+
+/// Hash tables of the parsers.
+pub(crate) struct MatchFinder {
+    head: Box<[u32]>,
+    /// Previous stamp with the same hash, indexed by position modulo the window.
+    prev: Box<[u32]>,
+    /// Stamp of position 0 of the current input.
+    base: u32,
+    /// First stamp no input has used yet.
+    next_base: u32,
+}
+
+#[inline(always)]
+fn read_u32(data: &[u8], at: usize) -> u32 {
+    match data.get(at..at + 4) {
+        Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        None => 0,
+    }
+}
+
+#[inline(always)]
+fn hash4(word: u32) -> usize {
+    (word.wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize
+}
+
+/// Length of the common prefix of `data[a..]` and `data[b..]`, at most `max`.
+#[inline(always)]
+fn common_prefix(data: &[u8], a: usize, b: usize, max: usize) -> usize {
+    let mut n = 0;
+    while n + 8 <= max {
+        let (Some(x), Some(y)) = (data.get(a + n..a + n + 8), data.get(b + n..b + n + 8)) else {
+            break;
+        };
+        let diff = u64::from_le_bytes(x.try_into().unwrap_or_default())
+            ^ u64::from_le_bytes(y.try_into().unwrap_or_default());
+        if diff != 0 {
+            return n + (diff.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    while n < max && data.get(a + n) == data.get(b + n) && a + n < data.len() {
+        n += 1;
+    }
+    n
+}
+
+/// Where a parser puts what it finds.
+pub(crate) trait TokenSink {
+    /// Take a literal byte.
+    fn literal(&mut self, byte: u8);
+    /// Take a match (`3 <= length <= 258`, `1 <= distance <= 4096`).
+    fn matched(&mut self, length: usize, distance: usize);
+    /// Whether the sink takes no more (the parser then stops).
+    fn is_full(&self) -> bool;
+}
+
+/// A sink that stores tokens for a block writer to price and write later.
+struct TokenBuffer<'a> {
+    tokens: &'a mut [u32],
+    n: usize,
+}
+
+impl TokenSink for TokenBuffer<'_> {
+    #[inline(always)]
+    fn literal(&mut self, byte: u8) {
+        self.tokens[self.n] = literal(byte);
+        self.n += 1;
+    }
+
+    #[inline(always)]
+    fn matched(&mut self, length: usize, distance: usize) {
+        self.tokens[self.n] = matched(length, distance);
+        self.n += 1;
+    }
+
+    #[inline(always)]
+    fn is_full(&self) -> bool {
+        self.n >= self.tokens.len()
+    }
+}
+
+/// Output of a parse: tokens written and the position reached.
+pub(crate) struct Parsed {
+    pub tokens: usize,
+    pub end: usize,
+}
+
+impl MatchFinder {
+    pub(crate) fn new() -> Self {
+        Self {
+            head: vec![0u32; HASH_SIZE].into(),
+            prev: vec![0u32; WINDOW].into(),
+            base: 1,
+            next_base: 1,
+        }
+    }
+
+    /// Start a new input of `len` bytes: earlier stamps become stale.
+    pub(crate) fn start(&mut self, len: usize) {
+        if u64::from(self.next_base) + len as u64 + 1 >= u64::from(u32::MAX) {
+            self.head.fill(0);
+            self.prev.fill(0);
+            self.next_base = 1;
+        }
+        self.base = self.next_base;
+        self.next_base = self.base + len as u32 + 1;
+    }
+
+    /// Insert positions `from..to` (history before a parse, for streaming).
+    pub(crate) fn prime(&mut self, data: &[u8], from: usize, to: usize) {
+        for i in from..to.min(data.len().saturating_sub(3)) {
+            self.insert(data, i);
+        }
+    }
+
+    #[inline(always)]
+    fn insert(&mut self, data: &[u8], i: usize) {
+        let h = hash4(read_u32(data, i));
+        self.prev[i % WINDOW] = self.head[h];
+        self.head[h] = self.base + i as u32;
+    }
+
+    /// Greedy parse of `data[start..end]` (bytes before `start` are history) into `tokens`.
+    pub(crate) fn parse_greedy(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        tokens: &mut [u32],
+    ) -> Parsed {
+        let mut sink = TokenBuffer { tokens, n: 0 };
+        let end = self.greedy(data, start, end, &mut sink);
+        Parsed {
+            tokens: sink.n,
+            end,
+        }
+    }
+
+    /// The greedy parse, handing each literal and match to `sink` as it is found; returns
+    /// the position reached (`end`, unless the sink filled up).
+    #[inline(always)]
+    pub(crate) fn greedy<S: TokenSink>(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        sink: &mut S,
+    ) -> usize {
+        let base = self.base;
+        let hash_end = end.saturating_sub(MIN_HASHED_MATCH - 1);
+        let mut i = start;
+        let mut misses = 0u32;
+        while i < hash_end && !sink.is_full() {
+            let word = read_u32(data, i);
+            let h = hash4(word);
+            let stamp = self.head[h];
+            self.head[h] = base + i as u32;
+            if stamp >= base {
+                let cand = (stamp - base) as usize;
+                let dist = i - cand;
+                if dist <= WINDOW && read_u32(data, cand) == word {
+                    let max = (end - i).min(MAX_MATCH);
+                    let len = MIN_HASHED_MATCH
+                        + common_prefix(
+                            data,
+                            cand + MIN_HASHED_MATCH,
+                            i + MIN_HASHED_MATCH,
+                            max - MIN_HASHED_MATCH,
+                        );
+                    sink.matched(len, dist);
+                    // Index only the match's last positions (LZ4's trick): inner positions
+                    // rarely start a better match than the one just taken, and indexing
+                    // every byte of long runs would dominate the fast level's time.
+                    for j in [i + len - 2, i + len - 1] {
+                        if j < hash_end {
+                            self.head[hash4(read_u32(data, j))] = base + j as u32;
+                        }
+                    }
+                    i += len;
+                    misses = 0;
+                    continue;
+                }
+            }
+            sink.literal(data[i]);
+            i += 1;
+            misses += 1;
+            // After 32 misses in a row, step over bytes (emitting them as literals) at a
+            // growing stride: incompressible data costs little, and a match resets it.
+            if misses > 32 {
+                let skip = ((misses - 32) >> 3).min(16) as usize;
+                let stop = (i + skip).min(hash_end);
+                while i < stop && !sink.is_full() {
+                    sink.literal(data[i]);
+                    i += 1;
+                }
+            }
+        }
+        while i < end && !sink.is_full() {
+            sink.literal(data[i]);
+            i += 1;
+        }
+        i
+    }
+
+    /// Longest match for position `i` among the chain, searching at most `p.depth` entries.
+    #[inline(always)]
+    fn longest_match(&self, data: &[u8], i: usize, end: usize, p: &LazyParams) -> (usize, usize) {
+        let base = self.base;
+        let max = (end - i).min(MAX_MATCH);
+        let mut best = (0usize, 0usize);
+        if max < MIN_HASHED_MATCH {
+            return best;
+        }
+        let word = read_u32(data, i);
+        let mut stamp = self.head[hash4(word)];
+        let mut depth = p.depth;
+        while stamp >= base && depth > 0 {
+            let cand = (stamp - base) as usize;
+            if cand < i && i - cand > WINDOW {
+                break;
+            }
+            // Cheap reject: the byte just past the best length must match too.
+            // (A chain can hold `i` itself when a parse resumes there: skip it.)
+            if cand < i
+                && data.get(cand + best.0) == data.get(i + best.0)
+                && read_u32(data, cand) == word
+            {
+                let len = MIN_HASHED_MATCH
+                    + common_prefix(
+                        data,
+                        cand + MIN_HASHED_MATCH,
+                        i + MIN_HASHED_MATCH,
+                        max - MIN_HASHED_MATCH,
+                    );
+                if len > best.0 {
+                    best = (len, i - cand);
+                    if len >= p.nice.min(max) {
+                        break;
+                    }
+                }
+            }
+            let next = self.prev[cand % WINDOW];
+            if next >= stamp {
+                break; // slot reused by a newer position: the chain ends here
+            }
+            stamp = next;
+            depth -= 1;
+        }
+        best
+    }
+
+    /// Lazy parse with hash chains (see the module docs).
+    pub(crate) fn parse_lazy(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        tokens: &mut [u32],
+        p: &LazyParams,
+    ) -> Parsed {
+        let hash_end = end.saturating_sub(MIN_HASHED_MATCH - 1);
+        let (mut i, mut n) = (start, 0usize);
+        let mut pending: Option<(usize, usize)> = None;
+        while i < hash_end && n < tokens.len() {
+            let (len, dist) = match pending.take() {
+                Some(m) => m,
+                None => {
+                    let m = self.longest_match(data, i, end, p);
+                    self.insert(data, i);
+                    m
+                }
+            };
+            if len < MIN_HASHED_MATCH {
+                tokens[n] = literal(data[i]);
+                n += 1;
+                i += 1;
+                continue;
+            }
+            let mut inserted_to = i + 1;
+            if len < p.lazy_below && i + 1 < hash_end {
+                let next = self.longest_match(data, i + 1, end, p);
+                self.insert(data, i + 1);
+                inserted_to = i + 2;
+                if next.0 > len {
+                    tokens[n] = literal(data[i]);
+                    n += 1;
+                    i += 1;
+                    pending = Some(next);
+                    continue;
+                }
+            }
+            tokens[n] = matched(len, dist);
+            n += 1;
+            // Index the positions the match covers; for long matches (runs, repeated
+            // structures) only its tail, which is what later data is likely to match.
+            let stop = (i + len).min(hash_end);
+            let from = if len > p.insert_all_below {
+                stop.saturating_sub(4).max(inserted_to)
+            } else {
+                inserted_to
+            };
+            for j in from..stop {
+                self.insert(data, j);
+            }
+            i += len;
+        }
+        // A pending match dropped here (the token buffer filled) is found again by the next
+        // parse, which resumes at `i`.
+        while i < end && n < tokens.len() {
+            tokens[n] = literal(data[i]);
+            n += 1;
+            i += 1;
+        }
+        Parsed { tokens: n, end: i }
+    }
+}

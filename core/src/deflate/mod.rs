@@ -1,0 +1,224 @@
+//! Deflate encoder with a 4 KiB window (RFC 1951), for QEMU's page codec and for whole images.
+//!
+//! Every match distance is ≤ 4096 whatever the input length, so IAA 1.0 hardware and
+//! any inflater can decode the output. Pages are independent: nothing carries from one call
+//! to the next, and output is deterministic.
+//!
+//! The pieces: [`matchfind`] parses input into literal/match tokens (greedy with one hash
+//! probe for [`Level::Fast`], lazy with hash chains for [`Level::Dense`]); [`block`] prices
+//! each block as stored, fixed and dynamic Huffman to the bit and writes the cheapest.
+
+pub mod block;
+pub(crate) mod canned;
+pub(crate) mod matchfind;
+
+mod stream;
+pub(crate) mod tokens;
+
+use crate::bits::BitWriter;
+use alloc::boxed::Box;
+use alloc::vec;
+pub use block::Histogram;
+use block::{BlockKind, BlockWriter};
+use core::fmt;
+pub use matchfind::WINDOW;
+use matchfind::{LazyParams, MatchFinder};
+pub use stream::{deflate_to_vec, Deflater, Flush};
+
+/// Compression levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    /// Tuned for 4 KiB pages at migration speed (the role of QEMU's level 1): greedy
+    /// parsing, one hash probe per position, fast skipping over incompressible data.
+    Fast,
+    /// Smaller output: lazy parsing over hash chains.
+    Dense,
+}
+
+impl Level {
+    fn lazy_params(self) -> LazyParams {
+        LazyParams {
+            depth: 6,
+            nice: 48,
+            lazy_below: 24,
+            insert_all_below: 24,
+        }
+    }
+}
+
+/// The output buffer cannot hold the compressed data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputFull;
+
+impl fmt::Display for OutputFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("compressed data does not fit in the output buffer")
+    }
+}
+
+impl core::error::Error for OutputFull {}
+
+/// Tokens per block: a block ends after this many literals and matches.
+pub(crate) const MAX_BLOCK_TOKENS: usize = 16384;
+
+/// A reusable deflate compressor (about 300 KiB of tables, allocated once by [`Compressor::new`];
+/// compressing allocates nothing).
+pub struct Compressor {
+    level: Level,
+    finder: MatchFinder,
+    tokens: Box<[u32]>,
+    block: Box<BlockWriter>,
+}
+
+/// What a compression produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compressed {
+    /// Bytes written to the output.
+    pub len: usize,
+    /// How the last block was written.
+    pub last_block: BlockKind,
+}
+
+impl Compressor {
+    /// A compressor at `level`.
+    pub fn new(level: Level) -> Self {
+        Self {
+            level,
+            finder: MatchFinder::new(),
+            tokens: vec![0u32; MAX_BLOCK_TOKENS].into(),
+            block: Box::new(BlockWriter::new()),
+        }
+    }
+
+    /// The level this compressor uses.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// Compress `input` as one complete raw deflate stream into `out`.
+    pub fn compress(&mut self, input: &[u8], out: &mut [u8]) -> Result<Compressed, OutputFull> {
+        let mut w = BitWriter::new(out);
+        self.finder.start(input.len());
+        let last_block = self.compress_range(&mut w, input, 0, input.len(), true);
+        let len = w.finish().ok_or(OutputFull)?;
+        Ok(Compressed { len, last_block })
+    }
+
+    /// Compress `data[start..end]` (bytes before `start` are history the parse may match
+    /// against) as blocks into `w`; the last block is final if `is_final`. Returns how the
+    /// last block was written.
+    pub(crate) fn compress_range(
+        &mut self,
+        w: &mut BitWriter<'_>,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        is_final: bool,
+    ) -> BlockKind {
+        let mut pos = start;
+        loop {
+            let parsed = match self.level {
+                Level::Fast => self.finder.parse_greedy(data, pos, end, &mut self.tokens),
+                Level::Dense => {
+                    let params = self.level.lazy_params();
+                    self.finder
+                        .parse_lazy(data, pos, end, &mut self.tokens, &params)
+                }
+            };
+            let tokens = &self.tokens[..parsed.tokens];
+            let raw = &data[pos..parsed.end];
+            let last = parsed.end >= end;
+            let (k, _bits) = choose(self.level, &mut self.block, tokens, raw, w.bit_len());
+            self.block.write(w, k, tokens, raw, is_final && last);
+            pos = parsed.end;
+            if last || w.overflowed() {
+                return k;
+            }
+        }
+    }
+
+    /// Parse `data` as this level would (as one input, blocks of at most 16384 tokens) and
+    /// add the symbol counts to `hist` — the software counterpart of IAA's statistics pass.
+    pub fn histogram(&mut self, data: &[u8], hist: &mut Histogram) {
+        self.finder.start(data.len());
+        let mut pos = 0;
+        while pos < data.len() {
+            let parsed = self.parse(data, pos, data.len());
+            self.block
+                .add_to_histogram(&self.tokens[..parsed.tokens], hist);
+            pos = parsed.end;
+        }
+    }
+
+    fn parse(&mut self, data: &[u8], start: usize, end: usize) -> matchfind::Parsed {
+        match self.level {
+            Level::Fast => self.finder.parse_greedy(data, start, end, &mut self.tokens),
+            Level::Dense => {
+                let params = self.level.lazy_params();
+                self.finder
+                    .parse_lazy(data, start, end, &mut self.tokens, &params)
+            }
+        }
+    }
+
+    /// Parse all of `data` (a page) into the token buffer as one block; returns the token
+    /// count, or `None` if `data` needs more than one block.
+    pub(crate) fn parse_whole(&mut self, data: &[u8]) -> Option<usize> {
+        self.finder.start(data.len());
+        let parsed = match self.level {
+            Level::Fast => self
+                .finder
+                .parse_greedy(data, 0, data.len(), &mut self.tokens),
+            Level::Dense => {
+                let params = self.level.lazy_params();
+                self.finder
+                    .parse_lazy(data, 0, data.len(), &mut self.tokens, &params)
+            }
+        };
+        (parsed.end == data.len()).then_some(parsed.tokens)
+    }
+
+    /// The fast level's page path: one pass that parses and writes a final canned block
+    /// directly into `out`, stopping as soon as the output would not fit. Returns the bytes
+    /// written, or `None` if the page does not fit in `out`.
+    pub(crate) fn compress_page_direct(&mut self, page: &[u8], out: &mut [u8]) -> Option<usize> {
+        self.finder.start(page.len());
+        let mut sink = self.block.start_canned(BitWriter::new(out));
+        self.finder.greedy(page, 0, page.len(), &mut sink);
+        sink.end_block().finish()
+    }
+
+    /// Price and write one final block holding the first `n` parsed tokens of `data`,
+    /// unless it would exceed `max_bits`. Returns the bytes written.
+    pub(crate) fn write_single_block(
+        &mut self,
+        data: &[u8],
+        n: usize,
+        out: &mut [u8],
+        max_bits: u64,
+    ) -> Option<usize> {
+        let tokens = &self.tokens[..n];
+        let (kind, bits) = choose(self.level, &mut self.block, tokens, data, 0);
+        if bits > max_bits {
+            return None;
+        }
+        let mut w = BitWriter::new(out);
+        self.block.write(&mut w, kind, tokens, data, true);
+        w.finish()
+    }
+}
+
+/// Block pricing by level: the fast level chooses among stored, fixed and the canned code
+/// (no per-block code construction); the dense level also builds a dynamic code.
+fn choose(
+    level: Level,
+    block: &mut BlockWriter,
+    tokens: &[u32],
+    raw: &[u8],
+    bit_pos: u64,
+) -> (BlockKind, u64) {
+    match level {
+        Level::Fast => block.choose_static(tokens, raw, bit_pos),
+        Level::Dense => block.choose(tokens, raw, bit_pos),
+    }
+}

@@ -1,0 +1,171 @@
+//! The parse of a block: literals and matches as 32-bit tokens, and the deflate symbols
+//! they map to.
+//!
+//! A token is a literal (`byte`) or a match. A match carries what the block writer needs
+//! without recomputing it: bits 0..12 `distance - 1` (distances are ≤ 4096, the window),
+//! 12..20 `length - 3`, 20..25 the distance symbol, 25..30 the length symbol − 257,
+//! bit 31 [`MATCH_FLAG`].
+
+use crate::inflate::tables::{DIST_BASE, DIST_EXTRA, LENGTH_BASE, LENGTH_EXTRA};
+
+/// Marks a match token.
+pub(crate) const MATCH_FLAG: u32 = 1 << 31;
+/// End-of-block symbol.
+pub(crate) const EOB: usize = 256;
+/// Shortest match deflate can express.
+pub(crate) const MIN_MATCH: usize = 3;
+/// Longest match deflate can express.
+pub(crate) const MAX_MATCH: usize = 258;
+
+#[inline(always)]
+pub(crate) const fn literal(byte: u8) -> u32 {
+    byte as u32
+}
+
+/// A match token (`3 <= length <= 258`, `1 <= distance <= 4096`).
+#[inline(always)]
+pub(crate) fn matched(length: usize, distance: usize) -> u32 {
+    debug_assert!((MIN_MATCH..=MAX_MATCH).contains(&length) && (1..=4096).contains(&distance));
+    let ls = length_symbol(length) as u32 - 257;
+    let ds = dist_symbol(distance) as u32;
+    MATCH_FLAG | ls << 25 | ds << 20 | ((length - MIN_MATCH) as u32) << 12 | (distance as u32 - 1)
+}
+
+#[inline(always)]
+pub(crate) const fn match_length(token: u32) -> usize {
+    ((token >> 12) & 0xff) as usize + MIN_MATCH
+}
+
+#[inline(always)]
+pub(crate) const fn match_distance(token: u32) -> usize {
+    (token & 0xfff) as usize + 1
+}
+
+/// The length symbol (257..=285) of a match token.
+#[inline(always)]
+pub(crate) const fn token_length_symbol(token: u32) -> usize {
+    ((token >> 25) & 0x1f) as usize + 257
+}
+
+/// The distance symbol (0..=29) of a match token.
+#[inline(always)]
+pub(crate) const fn token_dist_symbol(token: u32) -> usize {
+    ((token >> 20) & 0x1f) as usize
+}
+
+/// Extra bits of each length symbol − 257.
+pub(crate) static LENGTH_EXTRA_BITS: [u8; 29] = LENGTH_EXTRA;
+/// Extra bits of each distance symbol.
+pub(crate) static DIST_EXTRA_BITS: [u8; 30] = DIST_EXTRA;
+
+/// Length symbol (257..=285) for each `length - 3`.
+pub(crate) static LENGTH_SYMBOL: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut code = 0;
+    while code < 29 {
+        let base = LENGTH_BASE[code] as usize - MIN_MATCH;
+        let span = 1usize << LENGTH_EXTRA[code];
+        let mut k = 0;
+        while k < span && base + k < 256 {
+            t[base + k] = 257 + code as u16;
+            k += 1;
+        }
+        code += 1;
+    }
+    // Length 258 has its own symbol (285), not 284 with all extra bits set.
+    t[255] = 285;
+    t
+};
+
+/// Distance symbol for `distance - 1` below 256, and for `(distance - 1) >> 7` above
+/// (zlib's two-table trick: 512 entries cover every distance up to 32 KiB).
+pub(crate) static DIST_SYMBOL: [u8; 512] = {
+    let mut t = [0u8; 512];
+    let mut code = 0;
+    while code < 30 {
+        let base = DIST_BASE[code] as usize - 1;
+        let span = 1usize << DIST_EXTRA[code];
+        let mut k = 0;
+        while k < span {
+            let d = base + k;
+            if d < 256 {
+                t[d] = code as u8;
+            } else if d >> 7 < 256 {
+                t[256 + (d >> 7)] = code as u8;
+            }
+            k += 1;
+        }
+        code += 1;
+    }
+    t
+};
+
+#[inline(always)]
+pub(crate) fn dist_symbol(distance: usize) -> usize {
+    let d = distance - 1;
+    if d < 256 {
+        usize::from(DIST_SYMBOL[d])
+    } else {
+        usize::from(DIST_SYMBOL[256 + ((d >> 7) & 0xff)])
+    }
+}
+
+#[inline(always)]
+pub(crate) fn length_symbol(length: usize) -> usize {
+    usize::from(LENGTH_SYMBOL[(length - MIN_MATCH) & 0xff])
+}
+
+/// Extra-bit count and value of a length.
+#[cfg(test)]
+pub(crate) fn length_extra(length: usize, symbol: usize) -> (u32, u32) {
+    let i = symbol - 257;
+    (
+        u32::from(LENGTH_EXTRA[i]),
+        (length - usize::from(LENGTH_BASE[i])) as u32,
+    )
+}
+
+/// Extra-bit count and value of a distance.
+#[cfg(test)]
+pub(crate) fn dist_extra(distance: usize, symbol: usize) -> (u32, u32) {
+    (
+        u32::from(DIST_EXTRA[symbol]),
+        (distance - usize::from(DIST_BASE[symbol])) as u32,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbol_tables_agree_with_rfc_1951() {
+        assert_eq!(length_symbol(3), 257);
+        assert_eq!(length_symbol(10), 264);
+        assert_eq!(length_symbol(11), 265);
+        assert_eq!(length_symbol(257), 284);
+        assert_eq!(length_symbol(258), 285);
+        for len in 3..=258 {
+            let s = length_symbol(len);
+            let (n, v) = length_extra(len, s);
+            assert!(v < (1 << n) || (n == 0 && v == 0), "len {len}");
+        }
+        assert_eq!(dist_symbol(1), 0);
+        assert_eq!(dist_symbol(4), 3);
+        assert_eq!(dist_symbol(5), 4);
+        assert_eq!(dist_symbol(4096), 23);
+        assert_eq!(dist_symbol(4097), 24);
+        assert_eq!(dist_symbol(32768), 29);
+        for d in 1..=32768 {
+            let s = dist_symbol(d);
+            let (n, v) = dist_extra(d, s);
+            assert!(v < (1 << n) || (n == 0 && v == 0), "dist {d}");
+        }
+        for (len, dist) in [(258, 4096), (3, 1), (10, 5), (257, 4095)] {
+            let t = matched(len, dist);
+            assert_eq!((match_length(t), match_distance(t)), (len, dist));
+            assert_eq!(token_length_symbol(t), length_symbol(len));
+            assert_eq!(token_dist_symbol(t), dist_symbol(dist));
+        }
+    }
+}
