@@ -54,6 +54,15 @@ impl Deflater {
         }
     }
 
+    /// Start a new stream, keeping the allocations.
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.history = 0;
+        self.bits = 0;
+        self.bit_count = 0;
+        self.finished = false;
+    }
+
     /// Whether [`Flush::Finish`] has been done.
     pub fn is_finished(&self) -> bool {
         self.finished
