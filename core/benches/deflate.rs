@@ -43,7 +43,7 @@ fn bench_deflate(c: &mut Criterion) {
         group.bench_function(format!("pageflate_{level:?}").to_lowercase(), |b| {
             b.iter(|| {
                 for p in &pages {
-                    criterion::black_box(compress_page(&mut comp, p, &mut out));
+                    std::hint::black_box(compress_page(&mut comp, p, &mut out));
                 }
             })
         });
@@ -55,7 +55,7 @@ fn bench_deflate(c: &mut Criterion) {
         b.iter(|| {
             for p in &pages {
                 miniz.reset();
-                criterion::black_box(compress(
+                std::hint::black_box(compress(
                     &mut miniz,
                     p,
                     &mut out[..PAGE - 1],
