@@ -55,14 +55,13 @@ impl Default for Histogram {
 struct Code<const N: usize> {
     lens: [u8; N],
     rev: [u16; N],
+    /// `rev | len << 16`: one load per symbol on the hot paths.
+    packed: [u32; N],
 }
 
 impl<const N: usize> Code<N> {
     const fn new() -> Self {
-        Self {
-            lens: [0; N],
-            rev: [0; N],
-        }
+        Self { lens: [0; N], rev: [0; N], packed: [0; N] }
     }
 
     /// Compute the (bit-reversed) codewords for the current lengths.
@@ -71,6 +70,9 @@ impl<const N: usize> Code<N> {
         canonical_codes(&self.lens, &mut codes);
         for ((rev, &code), &len) in self.rev.iter_mut().zip(&codes).zip(&self.lens) {
             *rev = reverse_bits(u32::from(code), u32::from(len)) as u16;
+        }
+        for ((p, &rev), &len) in self.packed.iter_mut().zip(&self.rev).zip(&self.lens) {
+            *p = u32::from(rev) | u32::from(len) << 16;
         }
     }
 

@@ -17,7 +17,7 @@ use alloc::vec;
 
 /// The history window: matches reach at most this far back (IAA 1.0's limit).
 pub const WINDOW: usize = 4096;
-const HASH_BITS: u32 = 15;
+const HASH_BITS: u32 = 16;
 const HASH_SIZE: usize = 1 << HASH_BITS;
 /// Matches found by hashing 4 bytes are at least this long.
 const MIN_HASHED_MATCH: usize = 4;
@@ -57,6 +57,14 @@ fn read_u32(data: &[u8], at: usize) -> u32 {
 #[inline(always)]
 fn hash4(word: u32) -> usize {
     (word.wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize
+}
+
+/// Hash bits of the greedy parser (a smaller table stays in L1 for a 4 KiB page).
+const GREEDY_HASH_BITS: u32 = 16;
+
+#[inline(always)]
+fn hash4_greedy(word: u32) -> usize {
+    (word.wrapping_mul(0x9E37_79B1) >> (32 - GREEDY_HASH_BITS)) as usize
 }
 
 /// Length of the common prefix of `data[a..]` and `data[b..]`, at most `max`.
@@ -188,7 +196,7 @@ impl MatchFinder {
         let mut misses = 0u32;
         while i < hash_end && !sink.is_full() {
             let word = read_u32(data, i);
-            let h = hash4(word);
+            let h = hash4_greedy(word);
             let stamp = self.head[h];
             self.head[h] = base + i as u32;
             if stamp >= base {
@@ -209,7 +217,7 @@ impl MatchFinder {
                     // every byte of long runs would dominate the fast level's time.
                     for j in [i + len - 2, i + len - 1] {
                         if j < hash_end {
-                            self.head[hash4(read_u32(data, j))] = base + j as u32;
+                            self.head[hash4_greedy(read_u32(data, j))] = base + j as u32;
                         }
                     }
                     i += len;
