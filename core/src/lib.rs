@@ -6,6 +6,7 @@
 //!   windows up to 32 KiB, a strict 4 KiB mode (what IAA 1.0 decodes).
 //! * [`container`] — zlib (RFC 1950) and gzip (RFC 1952) wrappers with their checksums.
 //! * [`checksum`] — Adler-32, CRC-32, CRC-32C.
+//! * [`multifd`] — QEMU's multifd channels and packets (zero-copy, validated).
 //! * [`page`] — QEMU's page contract: one page per raw deflate stream, or raw.
 //! * [`huffman`] — canonical Huffman decode tables.
 //!
@@ -24,6 +25,7 @@ pub mod deflate;
 mod error;
 pub mod huffman;
 pub mod inflate;
+pub mod multifd;
 pub mod page;
 
 pub use error::{InflateError, InflateErrorKind, Position};

@@ -61,7 +61,11 @@ struct Code<const N: usize> {
 
 impl<const N: usize> Code<N> {
     const fn new() -> Self {
-        Self { lens: [0; N], rev: [0; N], packed: [0; N] }
+        Self {
+            lens: [0; N],
+            rev: [0; N],
+            packed: [0; N],
+        }
     }
 
     /// Compute the (bit-reversed) codewords for the current lengths.
