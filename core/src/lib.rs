@@ -6,6 +6,7 @@
 //!   windows up to 32 KiB, a strict 4 KiB mode (what IAA 1.0 decodes).
 //! * [`container`] — zlib (RFC 1950) and gzip (RFC 1952) wrappers with their checksums.
 //! * [`checksum`] — Adler-32, CRC-32, CRC-32C.
+//! * [`migration`] — the main channel ("QEVM" stream) and mapped-ram files.
 //! * [`multifd`] — QEMU's multifd channels and packets (zero-copy, validated).
 //! * [`page`] — QEMU's page contract: one page per raw deflate stream, or raw.
 //! * [`huffman`] — canonical Huffman decode tables.
@@ -25,6 +26,7 @@ pub mod deflate;
 mod error;
 pub mod huffman;
 pub mod inflate;
+pub mod migration;
 pub mod multifd;
 pub mod page;
 
