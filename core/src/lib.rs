@@ -5,6 +5,7 @@
 //! * [`inflate`] — RFC 1951 decoder: whole-buffer fast path and a resumable streaming state,
 //!   windows up to 32 KiB, a strict 4 KiB mode (what IAA 1.0 decodes).
 //! * [`container`] — zlib (RFC 1950) and gzip (RFC 1952) wrappers with their checksums.
+//! * [`capture`] — recorded channel streams turned into packets, sections, pages and guest RAM.
 //! * [`checksum`] — Adler-32, CRC-32, CRC-32C.
 //! * [`migration`] — the main channel ("QEVM" stream) and mapped-ram files.
 //! * [`multifd`] — QEMU's multifd channels and packets (zero-copy, validated).
@@ -20,6 +21,7 @@
 extern crate alloc;
 
 pub(crate) mod bits;
+pub mod capture;
 pub mod checksum;
 pub mod container;
 pub mod deflate;

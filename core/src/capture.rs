@@ -1,0 +1,551 @@
+//! A capture: the recorded byte streams of one migration (a main channel and its multifd
+//! channels, or one plain / mapped-ram file), turned into channels, packets, sections and
+//! pages, and into the guest RAM they carry.
+//!
+//! Channels are told apart as QEMU does: by their first four bytes (`QEVM` is the main
+//! channel, `0x11223344` a multifd channel) and multifd channels by the id in their init
+//! record, whatever order the files come in. Pages are applied in stream order — multifd
+//! packets in `packet_num` order across all channels, since the sender numbers them
+//! globally and a live migration re-sends dirty pages on any channel — so the last write
+//! wins, as on the destination.
+
+use crate::container::ZlibDecoder;
+use crate::inflate::{Decompressor, InflateOptions, StreamStatus};
+use crate::migration::{self, MainPageData, MainStream, MigrationError};
+use crate::multifd::{
+    self, ChannelInit, FormatError, FormatErrorKind, Method, Packet, PacketReader, QplPages,
+    RamPacket,
+};
+use crate::page::decompress_page;
+use crate::InflateError;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Why a capture cannot be read (or a page not decoded).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaptureError {
+    /// A file starts with neither `QEVM` nor the multifd magic.
+    UnknownStream {
+        /// Index of the file among those given.
+        file: usize,
+    },
+    /// More than one main channel, or two channels with the same id.
+    DuplicateChannel {
+        /// Index of the file.
+        file: usize,
+    },
+    /// Multifd channels but no main channel: block sizes are unknown.
+    MissingMainChannel,
+    /// The main stream is malformed.
+    Main(MigrationError),
+    /// A multifd channel is malformed.
+    Multifd {
+        /// Channel id.
+        channel: u8,
+        /// The error.
+        error: FormatError,
+    },
+    /// A page does not decode.
+    Page {
+        /// Channel id (`None` for the main stream).
+        channel: Option<u8>,
+        /// Byte offset of the page data (or packet) in its channel.
+        at: u64,
+        /// Why.
+        error: PageErrorKind,
+    },
+}
+
+/// Why a page did not decode.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PageErrorKind {
+    /// The deflate data is bad.
+    Inflate(InflateError),
+    /// zstd data is bad (the decoder's message).
+    Zstd(String),
+    /// The stream ended before the packet's pages.
+    ShortStream,
+    /// A page names a block the main stream did not announce, or lies outside it.
+    OutsideBlock,
+    /// An XBZRLE delta is malformed.
+    BadXbzrle,
+    /// A method this decoder does not handle.
+    Unsupported(&'static str),
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureError::UnknownStream { file } => {
+                write!(
+                    f,
+                    "file {file} is neither a main channel (QEVM) nor a multifd channel"
+                )
+            }
+            CaptureError::DuplicateChannel { file } => write!(f, "file {file} repeats a channel"),
+            CaptureError::MissingMainChannel => {
+                f.write_str("multifd channels without their main channel (block sizes unknown)")
+            }
+            CaptureError::Main(e) => write!(f, "main channel: {e}"),
+            CaptureError::Multifd { channel, error } => {
+                write!(f, "multifd channel {channel}: {error}")
+            }
+            CaptureError::Page { channel, at, error } => {
+                match channel {
+                    Some(c) => write!(f, "multifd channel {c}, byte {at}: ")?,
+                    None => write!(f, "main channel, byte {at}: ")?,
+                }
+                match error {
+                    PageErrorKind::Inflate(e) => write!(f, "page does not inflate: {e}"),
+                    PageErrorKind::Zstd(e) => write!(f, "zstd: {e}"),
+                    PageErrorKind::ShortStream => {
+                        f.write_str("compressed stream ends before the packet's pages")
+                    }
+                    PageErrorKind::OutsideBlock => f.write_str("page outside its RAM block"),
+                    PageErrorKind::BadXbzrle => f.write_str("malformed XBZRLE delta"),
+                    PageErrorKind::Unsupported(m) => write!(f, "method {m} is not supported"),
+                }
+            }
+        }
+    }
+}
+
+impl core::error::Error for CaptureError {}
+
+/// What kind of migration a capture holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureKind {
+    /// Main channel plus multifd channels.
+    Multifd,
+    /// One stream with the pages in the main channel (`exec:`, plain `tcp:` without multifd).
+    Plain,
+    /// A `file:` migration with mapped-ram.
+    MappedRam,
+}
+
+/// One multifd channel of a capture.
+#[derive(Debug, Clone)]
+pub struct Channel<'a> {
+    /// Index of the file it came from.
+    pub file: usize,
+    /// Its init record.
+    pub init: ChannelInit,
+    /// Its bytes.
+    pub stream: &'a [u8],
+    /// Its packets, in stream order.
+    pub packets: Vec<Packet<'a>>,
+}
+
+/// Per-channel statistics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelStats {
+    /// Packets, SYNC packets included.
+    pub packets: u64,
+    /// SYNC packets.
+    pub sync_packets: u64,
+    /// Pages whose data was sent.
+    pub normal_pages: u64,
+    /// Zero pages.
+    pub zero_pages: u64,
+    /// Payload bytes.
+    pub payload_bytes: u64,
+    /// qpl/uadk pages sent raw.
+    pub raw_pages: u64,
+    /// qpl/uadk pages sent as deflate.
+    pub deflate_pages: u64,
+    /// Lowest and highest packet number.
+    pub packet_num_range: Option<(u64, u64)>,
+}
+
+/// A capture opened from its files.
+#[derive(Debug, Clone)]
+pub struct Capture<'a> {
+    /// What kind.
+    pub kind: CaptureKind,
+    /// The main stream, parsed.
+    pub main: MainStream<'a>,
+    /// The main stream's bytes.
+    pub main_bytes: &'a [u8],
+    /// Multifd channels, sorted by id.
+    pub channels: Vec<Channel<'a>>,
+    /// Page size.
+    pub page_size: usize,
+}
+
+impl<'a> Capture<'a> {
+    /// Open a capture from its files' bytes, in any order.
+    pub fn open(files: &[&'a [u8]], page_size: usize) -> Result<Self, CaptureError> {
+        let mut main = None;
+        let mut channels: Vec<Channel<'a>> = Vec::new();
+        for (file, &bytes) in files.iter().enumerate() {
+            match bytes.get(..4) {
+                Some(m) if m == migration::MAGIC.to_be_bytes() => {
+                    if main.replace((file, bytes)).is_some() {
+                        return Err(CaptureError::DuplicateChannel { file });
+                    }
+                }
+                Some(m) if m == multifd::MAGIC.to_be_bytes() => {
+                    let init = ChannelInit::parse(bytes)
+                        .map_err(|error| CaptureError::Multifd { channel: 0, error })?;
+                    if channels.iter().any(|c| c.init.id == init.id) {
+                        return Err(CaptureError::DuplicateChannel { file });
+                    }
+                    let packets = PacketReader::new(bytes, multifd::INIT_LEN, page_size)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|error| CaptureError::Multifd {
+                            channel: init.id,
+                            error,
+                        })?;
+                    channels.push(Channel {
+                        file,
+                        init,
+                        stream: bytes,
+                        packets,
+                    });
+                }
+                _ => return Err(CaptureError::UnknownStream { file }),
+            }
+        }
+        let (_, main_bytes) = main.ok_or(CaptureError::MissingMainChannel)?;
+        let main =
+            migration::parse_main_stream(main_bytes, page_size).map_err(CaptureError::Main)?;
+        channels.sort_by_key(|c| c.init.id);
+        Self::check_channels(&channels)?;
+        let kind = if main.mapped_ram {
+            CaptureKind::MappedRam
+        } else if channels.is_empty() {
+            CaptureKind::Plain
+        } else {
+            CaptureKind::Multifd
+        };
+        let capture = Self {
+            kind,
+            main,
+            main_bytes,
+            channels,
+            page_size,
+        };
+        capture.check_offsets()?;
+        Ok(capture)
+    }
+
+    /// Channel ids are 0..n and every channel names the same source uuid.
+    fn check_channels(channels: &[Channel<'_>]) -> Result<(), CaptureError> {
+        for (i, c) in channels.iter().enumerate() {
+            let fail = |kind, offset, value: u64| CaptureError::Multifd {
+                channel: c.init.id,
+                error: FormatError {
+                    kind,
+                    offset,
+                    field: "init",
+                    value,
+                },
+            };
+            if usize::from(c.init.id) != i {
+                return Err(fail(FormatErrorKind::BadChannelId, 24, c.init.id.into()));
+            }
+            if c.init.uuid != channels[0].init.uuid {
+                return Err(fail(FormatErrorKind::UuidMismatch, 8, 0));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every page offset lies inside its announced block.
+    fn check_offsets(&self) -> Result<(), CaptureError> {
+        for c in &self.channels {
+            for p in &c.packets {
+                let Packet::Ram(r) = p else { continue };
+                if r.normal_pages + r.zero_pages == 0 {
+                    continue;
+                }
+                let len = self.main.block(r.block).map_or(0, |b| b.used_length);
+                r.check_offsets_within(len)
+                    .map_err(|error| CaptureError::Multifd {
+                        channel: c.init.id,
+                        error,
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The compression method of the multifd packets (the first non-SYNC packet's).
+    pub fn method(&self) -> Option<Method> {
+        self.channels
+            .iter()
+            .flat_map(|c| &c.packets)
+            .find_map(|p| match p {
+                Packet::Ram(r) if !r.is_sync() || r.normal_pages > 0 => Some(r.method()),
+                _ => None,
+            })
+    }
+
+    /// Statistics of one channel.
+    pub fn channel_stats(&self, channel: &Channel<'_>) -> Result<ChannelStats, CaptureError> {
+        let mut s = ChannelStats::default();
+        for p in &channel.packets {
+            let Packet::Ram(r) = p else { continue };
+            s.packets += 1;
+            s.sync_packets += u64::from(r.is_sync());
+            s.normal_pages += u64::from(r.normal_pages);
+            s.zero_pages += u64::from(r.zero_pages);
+            s.payload_bytes += r.payload.len() as u64;
+            let (lo, hi) = s.packet_num_range.unwrap_or((r.packet_num, r.packet_num));
+            s.packet_num_range = Some((lo.min(r.packet_num), hi.max(r.packet_num)));
+            if matches!(r.method(), Method::Qpl | Method::Uadk) && r.normal_pages > 0 {
+                let pages = QplPages::parse(*r).map_err(|error| CaptureError::Multifd {
+                    channel: channel.init.id,
+                    error,
+                })?;
+                for page in pages.iter() {
+                    if page.is_raw(self.page_size) {
+                        s.raw_pages += 1;
+                    } else {
+                        s.deflate_pages += 1;
+                    }
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    /// Rebuild guest RAM: one buffer per announced block (zero-filled, then every page
+    /// applied in stream order). Returns `(block name, contents)` in announcement order.
+    pub fn reconstruct_ram(&self) -> Result<Vec<(String, Vec<u8>)>, CaptureError> {
+        let mut ram: Vec<(String, Vec<u8>)> = self
+            .main
+            .blocks
+            .iter()
+            .map(|b| (String::from(b.name), vec![0u8; b.used_length as usize]))
+            .collect();
+        match self.kind {
+            CaptureKind::MappedRam => self.apply_mapped_ram(&mut ram)?,
+            _ => self.apply_main_pages(&mut ram)?,
+        }
+        self.apply_multifd(&mut ram)?;
+        Ok(ram)
+    }
+
+    fn apply_main_pages(&self, ram: &mut [(String, Vec<u8>)]) -> Result<(), CaptureError> {
+        let ps = self.page_size;
+        for page in &self.main.pages {
+            let fail = |error| CaptureError::Page {
+                channel: None,
+                at: page.at,
+                error,
+            };
+            let dst = ram
+                .get_mut(page.block)
+                .and_then(|(_, b)| b.get_mut(page.offset as usize..page.offset as usize + ps))
+                .ok_or(fail(PageErrorKind::OutsideBlock))?;
+            match &page.data {
+                MainPageData::Page(r) => dst.copy_from_slice(&self.main_bytes[r.clone()]),
+                MainPageData::Fill(b) => dst.fill(*b),
+                MainPageData::Xbzrle(r) => xbzrle_apply(&self.main_bytes[r.clone()], dst)
+                    .map_err(|()| fail(PageErrorKind::BadXbzrle))?,
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_mapped_ram(&self, ram: &mut [(String, Vec<u8>)]) -> Result<(), CaptureError> {
+        let ps = self.page_size;
+        for (info, (_, dst)) in self.main.blocks.iter().zip(ram.iter_mut()) {
+            let Some(h) = info.mapped_ram else { continue };
+            let pages = dst.len() / ps;
+            for i in 0..pages {
+                let byte = self
+                    .main_bytes
+                    .get(h.bitmap_offset as usize + i / 8)
+                    .copied()
+                    .unwrap_or(0);
+                if byte >> (i % 8) & 1 == 0 {
+                    continue;
+                }
+                let at = h.pages_offset as usize + i * ps;
+                let src = self.main_bytes.get(at..at + ps).ok_or(CaptureError::Page {
+                    channel: None,
+                    at: at as u64,
+                    error: PageErrorKind::ShortStream,
+                })?;
+                dst[i * ps..(i + 1) * ps].copy_from_slice(src);
+            }
+        }
+        Ok(())
+    }
+
+    /// Decode every channel's packets, then apply them in global `packet_num` order.
+    fn apply_multifd(&self, ram: &mut [(String, Vec<u8>)]) -> Result<(), CaptureError> {
+        let mut decoded: Vec<(u64, RamPacket<'a>, Vec<u8>)> = Vec::new();
+        for c in &self.channels {
+            let ram_packets = c.packets.iter().filter_map(|p| match p {
+                Packet::Ram(r) => Some(*r),
+                _ => None,
+            });
+            if self.method() == Some(Method::Zstd) {
+                let fail = |error| CaptureError::Page {
+                    channel: Some(c.init.id),
+                    at: 0,
+                    error,
+                };
+                let packets: Vec<RamPacket<'a>> = ram_packets.collect();
+                let payloads: Vec<&[u8]> = packets.iter().map(|r| r.payload).collect();
+                let all = decode_zstd_channel(&payloads).map_err(fail)?;
+                let mut pos = 0;
+                for r in packets {
+                    let len = r.normal_pages as usize * self.page_size;
+                    let pages = all
+                        .get(pos..pos + len)
+                        .ok_or(fail(PageErrorKind::ShortStream))?;
+                    pos += len;
+                    decoded.push((r.packet_num, r, pages.to_vec()));
+                }
+                continue;
+            }
+            let mut dec = PayloadDecoder::new(self.page_size);
+            for r in ram_packets {
+                let pages = dec.decode(&r).map_err(|error| CaptureError::Page {
+                    channel: Some(c.init.id),
+                    at: r.at,
+                    error,
+                })?;
+                decoded.push((r.packet_num, r, pages));
+            }
+        }
+        decoded.sort_by_key(|d| d.0);
+        let ps = self.page_size;
+        for (_, r, pages) in &decoded {
+            let Some((_, block)) = ram.iter_mut().find(|(name, _)| name == r.block) else {
+                continue;
+            };
+            for (i, off) in r.normal_offsets().enumerate() {
+                let o = off as usize;
+                if let (Some(dst), Some(src)) =
+                    (block.get_mut(o..o + ps), pages.get(i * ps..(i + 1) * ps))
+                {
+                    dst.copy_from_slice(src);
+                }
+            }
+            for off in r.zero_offsets() {
+                let o = off as usize;
+                if let Some(dst) = block.get_mut(o..o + ps) {
+                    dst.fill(0);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Decodes the payloads of one channel, packet after packet (zlib and zstd keep one stream
+/// per channel, so packets must come in channel order).
+pub struct PayloadDecoder {
+    page_size: usize,
+    inflate: Decompressor,
+    zlib: Option<ZlibDecoder>,
+}
+
+impl PayloadDecoder {
+    /// A decoder for a channel with pages of `page_size` bytes.
+    pub fn new(page_size: usize) -> Self {
+        Self {
+            page_size,
+            inflate: Decompressor::new(),
+            zlib: None,
+        }
+    }
+
+    /// The packet's normal pages, decoded and concatenated.
+    pub fn decode(&mut self, r: &RamPacket<'_>) -> Result<Vec<u8>, PageErrorKind> {
+        let ps = self.page_size;
+        let n = r.normal_pages as usize;
+        let mut out = vec![0u8; n * ps];
+        if n == 0 {
+            return Ok(out);
+        }
+        match r.method() {
+            Method::None => {
+                let src = r.payload.get(..n * ps).ok_or(PageErrorKind::ShortStream)?;
+                out.copy_from_slice(src);
+            }
+            Method::Qpl | Method::Uadk => {
+                let pages = QplPages::parse(*r).map_err(|_| PageErrorKind::ShortStream)?;
+                for (page, dst) in pages.iter().zip(out.chunks_mut(ps)) {
+                    decompress_page(&mut self.inflate, page.data, dst, InflateOptions::STANDARD)
+                        .map_err(PageErrorKind::Inflate)?;
+                }
+            }
+            Method::Zlib => {
+                let dec = self
+                    .zlib
+                    .get_or_insert_with(|| ZlibDecoder::new(InflateOptions::STANDARD));
+                let p = dec
+                    .decode(r.payload, &mut out)
+                    .map_err(PageErrorKind::Inflate)?;
+                if p.written != out.len()
+                    || (p.consumed != r.payload.len() && p.status != StreamStatus::Done)
+                {
+                    return Err(PageErrorKind::ShortStream);
+                }
+            }
+            // A channel's zstd stream decodes as a whole: see [`decode_zstd_channel`].
+            Method::Zstd => return Err(PageErrorKind::Unsupported("zstd (per packet)")),
+            Method::Qatzip => return Err(PageErrorKind::Unsupported("qatzip")),
+        }
+        Ok(out)
+    }
+}
+
+/// Decode a channel's zstd stream: the payloads of all its packets, in order.
+///
+/// QEMU keeps one zstd frame open for the channel's whole life and never ends it (the
+/// stream stops after a flush), and a decoder must hold back a window's worth of output
+/// until a frame ends. So the payloads are decoded together, with an empty last block
+/// appended (3 bytes: last-block flag, raw, size 0) to end the frame and release all output.
+pub fn decode_zstd_channel(payloads: &[&[u8]]) -> Result<Vec<u8>, PageErrorKind> {
+    use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
+    let zerr = |e: &dyn fmt::Display| PageErrorKind::Zstd(alloc::format!("{e}"));
+    let mut data: Vec<u8> = payloads.iter().flat_map(|p| p.iter().copied()).collect();
+    data.extend_from_slice(&[0x01, 0x00, 0x00]);
+    // A frame with a content checksum expects 4 more bytes; they are not checked.
+    data.extend_from_slice(&[0, 0, 0, 0]);
+    let mut src: &[u8] = &data;
+    let mut dec = FrameDecoder::new();
+    dec.reset(&mut src).map_err(|e| zerr(&e))?;
+    dec.decode_blocks(&mut src, BlockDecodingStrategy::All)
+        .map_err(|e| zerr(&e))?;
+    dec.collect().ok_or(PageErrorKind::ShortStream)
+}
+
+/// Apply an XBZRLE delta (`migration/xbzrle.c`): pairs of ULEB128 run lengths, an
+/// unchanged run then a run of new bytes that follow, until the data ends.
+fn xbzrle_apply(delta: &[u8], page: &mut [u8]) -> Result<(), ()> {
+    fn uleb(d: &[u8], pos: &mut usize) -> Result<usize, ()> {
+        let mut v = 0usize;
+        for shift in (0..21).step_by(7) {
+            let b = *d.get(*pos).ok_or(())?;
+            *pos += 1;
+            v |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(())
+    }
+    let (mut pos, mut at) = (0usize, 0usize);
+    while pos < delta.len() {
+        at += uleb(delta, &mut pos)?;
+        if pos >= delta.len() {
+            break;
+        }
+        let n = uleb(delta, &mut pos)?;
+        let src = delta.get(pos..pos + n).ok_or(())?;
+        page.get_mut(at..at + n).ok_or(())?.copy_from_slice(src);
+        pos += n;
+        at += n;
+    }
+    Ok(())
+}
