@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use pageflate::demo::decode_sample;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -23,12 +24,77 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Describe a captured migration: method, channels, packets, pages, RAM blocks, devices.
+    Inspect {
+        /// The capture's channel files (any order; `.zst` is decoded) or its directory.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a capture's RAM blocks (`DIR/<block>.bin`), device state and VM description.
+    Extract {
+        /// The capture's channel files or its directory.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(short, long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Demo { json: false }) {
         Command::Demo { json } => demo(json),
+        Command::Inspect { paths, json } => inspect(&paths, json),
+        Command::Extract { paths, out } => extract(&paths, &out),
+    }
+}
+
+fn inspect(paths: &[PathBuf], json: bool) -> ExitCode {
+    let result = pageflate::inspect::load(paths).and_then(|files| {
+        let capture = pageflate::inspect::open(&files)?;
+        pageflate::inspect::report(&capture, &files)
+    });
+    match result {
+        Ok(r) if json => emit(&format!("{r:#}\n")),
+        Ok(r) => emit(&pageflate::inspect::render_text(&r)),
+        Err(e) => {
+            eprintln!("pageflate inspect: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn extract(paths: &[PathBuf], out: &std::path::Path) -> ExitCode {
+    let files = match pageflate::inspect::load(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("pageflate extract: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = pageflate::inspect::open(&files)
+        .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+        .and_then(|c| pageflate::inspect::extract(&c, out));
+    match result {
+        Ok(written) => {
+            for p in &written {
+                println!("{}", p.display());
+            }
+            eprintln!(
+                "pageflate extract: {} files written to {}",
+                written.len(),
+                out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("pageflate extract: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -71,5 +137,18 @@ fn demo(json: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Write `text` to stdout; a closed pipe (`pageflate inspect | head`) is not an error.
+fn emit(text: &str) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pageflate: cannot write output: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
