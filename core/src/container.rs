@@ -479,7 +479,7 @@ impl GzipDecoder {
 }
 
 /// zlib header for a stream with a 4 KiB window (CINFO 4), FLEVEL from the level.
-fn zlib_header(level: crate::deflate::Level) -> [u8; 2] {
+pub(crate) fn zlib_header(level: crate::deflate::Level) -> [u8; 2] {
     let cmf = 0x48u8; // CM 8 (deflate), CINFO 4: window 2^(4+8) = 4096
     let flevel = match level {
         crate::deflate::Level::Fast => 0u8,

@@ -38,6 +38,7 @@ pub struct Deflater {
     bits: u64,
     bit_count: u32,
     finished: bool,
+    started: bool,
 }
 
 impl Deflater {
@@ -51,6 +52,7 @@ impl Deflater {
             bits: 0,
             bit_count: 0,
             finished: false,
+            started: false,
         }
     }
 
@@ -61,6 +63,12 @@ impl Deflater {
         self.bits = 0;
         self.bit_count = 0;
         self.finished = false;
+        self.started = false;
+    }
+
+    /// Whether any input has been taken since the start (or the last reset).
+    pub fn has_output(&self) -> bool {
+        self.started
     }
 
     /// Whether [`Flush::Finish`] has been done.
@@ -74,6 +82,7 @@ impl Deflater {
         if self.finished {
             return;
         }
+        self.started = true;
         while !input.is_empty() {
             let room = CHUNK - (self.buf.len() - self.history);
             let take = room.min(input.len());

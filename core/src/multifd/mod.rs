@@ -11,11 +11,13 @@
 //! Parsing is zero-copy over the channel's bytes and never panics: every malformed field
 //! is a [`FormatError`] naming the field and its byte offset in the channel.
 
+mod emit;
 mod error;
 mod init;
 mod packet;
 mod payload;
 
+pub use emit::{ChannelWriter, OutPage};
 pub use error::{FormatError, FormatErrorKind};
 pub use init::{ChannelInit, INIT_LEN};
 pub use packet::{

@@ -1,0 +1,166 @@
+//! Writing multifd channels the way QEMU's sender does: the init record, RAM packets with
+//! the full-size header, SYNC packets, and the payload of each method (none, qpl, zlib).
+
+use super::{header_len, ChannelInit, Method, FLAG_SYNC, MAGIC, PACKET_SIZE_BYTES, VERSION};
+use crate::deflate::{Compressor, Deflater, Flush, Level};
+use crate::page::{compress_page, PageEncoding};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// Writes one multifd channel into a byte vector.
+pub struct ChannelWriter {
+    method: Method,
+    page_size: usize,
+    compressor: Compressor,
+    zlib: Option<Deflater>,
+    page_buf: Vec<u8>,
+}
+
+/// A page to send: its offset in the block and its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct OutPage<'a> {
+    /// Offset of the page in its RAM block.
+    pub offset: u64,
+    /// The page (`page_size` bytes).
+    pub data: &'a [u8],
+}
+
+impl ChannelWriter {
+    /// A writer for `method` (`None`, `Qpl` or `Zlib`) with pages of `page_size` bytes.
+    /// Panics for other methods, which pageflate does not send.
+    pub fn new(method: Method, page_size: usize, level: Level) -> Self {
+        assert!(
+            matches!(method, Method::None | Method::Qpl | Method::Zlib),
+            "pageflate does not send {}",
+            method.name()
+        );
+        Self {
+            method,
+            page_size,
+            compressor: Compressor::new(level),
+            zlib: (method == Method::Zlib).then(|| Deflater::new(level)),
+            page_buf: vec![0u8; page_size],
+        }
+    }
+
+    /// Append the channel's init record.
+    pub fn init(&self, init: &ChannelInit, out: &mut Vec<u8>) {
+        out.extend_from_slice(&init.to_bytes());
+    }
+
+    /// Append a SYNC packet (QEMU 10: flags 0x01, no method bits, no pages).
+    pub fn sync(&self, packet_num: u64, out: &mut Vec<u8>) {
+        let mut h = vec![0u8; header_len(self.page_size)];
+        put_header(&mut h, FLAG_SYNC, 0, 0, 0, 0, packet_num, "", &[]);
+        out.extend_from_slice(&h);
+    }
+
+    /// Append a RAM packet for `block` with `normal` pages (data sent) and `zero` page
+    /// offsets. At most `512 KiB / page_size` pages in all.
+    pub fn ram_packet(
+        &mut self,
+        packet_num: u64,
+        block: &str,
+        normal: &[OutPage<'_>],
+        zero: &[u64],
+        out: &mut Vec<u8>,
+    ) {
+        let capacity = PACKET_SIZE_BYTES / self.page_size;
+        assert!(
+            normal.len() + zero.len() <= capacity,
+            "too many pages for one packet"
+        );
+        let payload = self.payload(normal);
+        let offsets: Vec<u64> = normal
+            .iter()
+            .map(|p| p.offset)
+            .chain(zero.iter().copied())
+            .collect();
+        let mut h = vec![0u8; header_len(self.page_size)];
+        put_header(
+            &mut h,
+            self.method.flag(),
+            capacity as u32,
+            normal.len() as u32,
+            zero.len() as u32,
+            payload.len() as u32,
+            packet_num,
+            block,
+            &offsets,
+        );
+        out.extend_from_slice(&h);
+        out.extend_from_slice(&payload);
+    }
+
+    fn payload(&mut self, normal: &[OutPage<'_>]) -> Vec<u8> {
+        match self.method {
+            Method::Qpl => {
+                // be32 lengths first, then the pages: raw when they do not compress below
+                // page_size - 1 (QEMU's rule), else one raw deflate stream each.
+                let mut lens = Vec::with_capacity(4 * normal.len());
+                let mut data = Vec::new();
+                for p in normal {
+                    match compress_page(&mut self.compressor, p.data, &mut self.page_buf) {
+                        PageEncoding::Compressed(n) => {
+                            lens.extend_from_slice(&(n as u32).to_be_bytes());
+                            data.extend_from_slice(&self.page_buf[..n]);
+                        }
+                        PageEncoding::Raw => {
+                            lens.extend_from_slice(&(self.page_size as u32).to_be_bytes());
+                            data.extend_from_slice(p.data);
+                        }
+                    }
+                }
+                lens.extend_from_slice(&data);
+                lens
+            }
+            Method::Zlib => {
+                let d = self.zlib.get_or_insert_with(|| Deflater::new(Level::Fast));
+                let mut out = Vec::new();
+                if !d.has_output() {
+                    // The stream opens with a zlib header declaring the 4 KiB window.
+                    out.extend_from_slice(&crate::container::zlib_header(self.compressor.level()));
+                }
+                for (i, p) in normal.iter().enumerate() {
+                    let flush = if i + 1 == normal.len() {
+                        Flush::Sync
+                    } else {
+                        Flush::None
+                    };
+                    d.compress(p.data, flush, &mut out);
+                }
+                out
+            }
+            _ => normal.iter().flat_map(|p| p.data.iter().copied()).collect(),
+        }
+    }
+}
+
+/// Fill a RAM packet header (all fields big-endian; the offset array at full size).
+#[allow(clippy::too_many_arguments)]
+fn put_header(
+    h: &mut [u8],
+    flags: u32,
+    pages_alloc: u32,
+    normal: u32,
+    zero: u32,
+    size: u32,
+    packet_num: u64,
+    block: &str,
+    offsets: &[u64],
+) {
+    h[0..4].copy_from_slice(&MAGIC.to_be_bytes());
+    h[4..8].copy_from_slice(&VERSION.to_be_bytes());
+    h[8..12].copy_from_slice(&flags.to_be_bytes());
+    h[12..16].copy_from_slice(&pages_alloc.to_be_bytes());
+    h[16..20].copy_from_slice(&normal.to_be_bytes());
+    h[20..24].copy_from_slice(&size.to_be_bytes());
+    h[24..32].copy_from_slice(&packet_num.to_be_bytes());
+    h[32..36].copy_from_slice(&zero.to_be_bytes());
+    let name = block.as_bytes();
+    let n = name.len().min(255);
+    h[64..64 + n].copy_from_slice(&name[..n]);
+    for (i, off) in offsets.iter().enumerate() {
+        h[320 + 8 * i..328 + 8 * i].copy_from_slice(&off.to_be_bytes());
+    }
+}
