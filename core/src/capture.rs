@@ -38,6 +38,13 @@ pub enum CaptureError {
     },
     /// Multifd channels but no main channel: block sizes are unknown.
     MissingMainChannel,
+    /// Rebuilding RAM would need more memory than the caller allows.
+    TooLarge {
+        /// Bytes of RAM the stream announces.
+        announced: u64,
+        /// The caller's limit.
+        limit: u64,
+    },
     /// The main stream is malformed.
     Main(MigrationError),
     /// A multifd channel is malformed.
@@ -88,6 +95,10 @@ impl fmt::Display for CaptureError {
             CaptureError::MissingMainChannel => {
                 f.write_str("multifd channels without their main channel (block sizes unknown)")
             }
+            CaptureError::TooLarge { announced, limit } => write!(
+                f,
+                "the stream announces {announced} bytes of RAM, more than the limit of {limit}"
+            ),
             CaptureError::Main(e) => write!(f, "main channel: {e}"),
             CaptureError::Multifd { channel, error } => {
                 write!(f, "multifd channel {channel}: {error}")
@@ -314,7 +325,17 @@ impl<'a> Capture<'a> {
 
     /// Rebuild guest RAM: one buffer per announced block (zero-filled, then every page
     /// applied in stream order). Returns `(block name, contents)` in announcement order.
-    pub fn reconstruct_ram(&self) -> Result<Vec<(String, Vec<u8>)>, CaptureError> {
+    ///
+    /// Memory: the announced RAM (refused above `max_bytes`, so a hostile stream cannot
+    /// make this allocate more) plus the decoded pages of the multifd packets.
+    pub fn reconstruct_ram(&self, max_bytes: u64) -> Result<Vec<(String, Vec<u8>)>, CaptureError> {
+        let announced: u64 = self.main.blocks.iter().map(|b| b.used_length).sum();
+        if announced > max_bytes {
+            return Err(CaptureError::TooLarge {
+                announced,
+                limit: max_bytes,
+            });
+        }
         let mut ram: Vec<(String, Vec<u8>)> = self
             .main
             .blocks
@@ -493,7 +514,19 @@ impl PayloadDecoder {
             }
             // A channel's zstd stream decodes as a whole: see [`decode_zstd_channel`].
             Method::Zstd => return Err(PageErrorKind::Unsupported("zstd (per packet)")),
-            Method::Qatzip => return Err(PageErrorKind::Unsupported("qatzip")),
+            Method::Qatzip => {
+                // One qzCompress call per packet: gzip member(s) with QATzip's FEXTRA
+                // field, decoding to exactly the packet's pages.
+                let r = crate::container::gzip_decompress(
+                    r.payload,
+                    &mut out,
+                    InflateOptions::STANDARD,
+                )
+                .map_err(PageErrorKind::Inflate)?;
+                if r.written != out.len() {
+                    return Err(PageErrorKind::ShortStream);
+                }
+            }
         }
         Ok(out)
     }

@@ -266,6 +266,9 @@ pub fn file_safe(name: &str) -> String {
     }
 }
 
+/// Largest guest RAM `extract` rebuilds in memory (a hostile stream may announce any size).
+pub const MAX_EXTRACT_RAM: u64 = 64 << 30;
+
 /// Write every RAM block, the device state and the VM description into `dir`.
 pub fn extract(
     capture: &Capture<'_>,
@@ -273,7 +276,7 @@ pub fn extract(
 ) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
-    for (name, data) in capture.reconstruct_ram()? {
+    for (name, data) in capture.reconstruct_ram(MAX_EXTRACT_RAM)? {
         let path = dir.join(format!("{}.bin", file_safe(&name)));
         std::fs::write(&path, data)?;
         written.push(path);
