@@ -54,7 +54,7 @@ fn every_capture_rebuilds_the_snapshot() {
             assert_eq!(s.zero_pages, w["zero_pages"].as_u64().unwrap(), "{name}");
         }
         let ram = capture
-            .reconstruct_ram()
+            .reconstruct_ram(1 << 30)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let (_, pc_ram) = ram.iter().find(|(n, _)| n == "pc.ram").expect("pc.ram");
         let snapshot = shared::read_zst(&format!("captures/{name}/ram.bin.zst"));
