@@ -2,7 +2,7 @@
 //! a stream that decodes back to the input in strict 4 KiB mode.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use pageflate_core::deflate::{deflate_to_vec, Compressor, Deflater, Flush, Level};
+use pageflate_core::deflate::{Compressor, Deflater, Flush, Level};
 use pageflate_core::page::{compress_page, PageEncoding};
 use pageflate_core::{Decompressor, InflateOptions};
 
