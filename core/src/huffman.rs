@@ -330,6 +330,9 @@ static REVERSED_10: [u16; 1 << REVERSE_TABLE_BITS] = {
 
 /// Most symbols a code to be built may have (deflate's literal/length alphabet).
 pub const MAX_BUILD_SYMBOLS: usize = 288;
+/// Frequencies are clamped to 23 bits for the sort keys (a block has far fewer symbols;
+/// clamping only merges ties between absurdly frequent symbols).
+const MAX_KEY_FREQ: u32 = (1 << 23) - 1;
 
 /// Compute length-limited Huffman code lengths for `freqs` into `lens` (same length).
 ///
@@ -342,12 +345,13 @@ pub const MAX_BUILD_SYMBOLS: usize = 288;
 pub fn build_code_lengths(freqs: &[u32], max_len: u32, lens: &mut [u8]) {
     let n = freqs.len().min(MAX_BUILD_SYMBOLS).min(lens.len());
     lens[..n].fill(0);
-    // (freq, symbol) of the used symbols, sorted by frequency then symbol.
-    let mut order = [(0u32, 0u16); MAX_BUILD_SYMBOLS];
+    // The used symbols as `freq << 9 | symbol` keys: one u32 sort orders them by frequency,
+    // then symbol (a tuple sort is markedly slower, and this runs per block).
+    let mut keys = [0u32; MAX_BUILD_SYMBOLS];
     let mut used = 0;
     for (sym, &f) in freqs[..n].iter().enumerate() {
         if f != 0 {
-            order[used] = (f, sym as u16);
+            keys[used] = f.min(MAX_KEY_FREQ) << 9 | sym as u32;
             used += 1;
         }
     }
@@ -355,7 +359,7 @@ pub fn build_code_lengths(freqs: &[u32], max_len: u32, lens: &mut [u8]) {
         return;
     }
     if used == 1 {
-        let sym = usize::from(order[0].1);
+        let sym = (keys[0] & 0x1ff) as usize;
         let other = if sym == 0 { 1 } else { sym - 1 };
         lens[sym] = 1;
         if other < n {
@@ -363,11 +367,11 @@ pub fn build_code_lengths(freqs: &[u32], max_len: u32, lens: &mut [u8]) {
         }
         return;
     }
-    let order = &mut order[..used];
-    order.sort_unstable();
+    let keys = &mut keys[..used];
+    keys.sort_unstable();
     let mut work = [0u32; MAX_BUILD_SYMBOLS];
-    for (w, &(f, _)) in work.iter_mut().zip(order.iter()) {
-        *w = f;
+    for (w, &k) in work.iter_mut().zip(keys.iter()) {
+        *w = k >> 9;
     }
     minimum_redundancy(&mut work[..used]);
     // work[i] is now the length of order[i]; the rarest symbols (low i) are the longest.
@@ -375,8 +379,8 @@ pub fn build_code_lengths(freqs: &[u32], max_len: u32, lens: &mut [u8]) {
     if longest > max_len {
         limit_lengths(&mut work[..used], max_len);
     }
-    for (i, &(_, sym)) in order.iter().enumerate() {
-        lens[usize::from(sym)] = work[i] as u8;
+    for (&k, &len) in keys.iter().zip(work.iter()) {
+        lens[(k & 0x1ff) as usize] = len as u8;
     }
 }
 

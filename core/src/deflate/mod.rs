@@ -38,10 +38,10 @@ pub enum Level {
 impl Level {
     fn lazy_params(self) -> LazyParams {
         LazyParams {
-            depth: 6,
-            nice: 48,
-            lazy_below: 24,
-            insert_all_below: 24,
+            depth: 2,
+            nice: 32,
+            lazy_below: 32,
+            insert_all_below: 16,
         }
     }
 }
