@@ -250,17 +250,41 @@ impl MatchFinder {
         i
     }
 
-    /// Longest match for position `i` among the chain, searching at most `p.depth` entries.
+    /// Insert position `i` and search the chain it joins, with one load of the hash head
+    /// (the head table is the parser's cache-miss hot spot).
     #[inline(always)]
-    fn longest_match(&self, data: &[u8], i: usize, end: usize, p: &LazyParams) -> (usize, usize) {
+    fn insert_and_search(
+        &mut self,
+        data: &[u8],
+        i: usize,
+        end: usize,
+        p: &LazyParams,
+    ) -> (usize, usize) {
+        let word = read_u32(data, i);
+        let h = hash4(word);
+        let head = self.head[h];
+        self.prev[i % WINDOW] = head;
+        self.head[h] = self.base + i as u32;
+        self.search_chain(data, i, end, p, word, head)
+    }
+
+    /// Search the chain starting at `stamp` for the longest match of position `i`.
+    #[inline(always)]
+    fn search_chain(
+        &self,
+        data: &[u8],
+        i: usize,
+        end: usize,
+        p: &LazyParams,
+        word: u32,
+        mut stamp: u32,
+    ) -> (usize, usize) {
         let base = self.base;
         let max = (end - i).min(MAX_MATCH);
         let mut best = (0usize, 0usize);
         if max < MIN_HASHED_MATCH {
             return best;
         }
-        let word = read_u32(data, i);
-        let mut stamp = self.head[hash4(word)];
         let mut depth = p.depth;
         while stamp >= base && depth > 0 {
             let cand = (stamp - base) as usize;
@@ -312,11 +336,7 @@ impl MatchFinder {
         while i < hash_end && n < tokens.len() {
             let (len, dist) = match pending.take() {
                 Some(m) => m,
-                None => {
-                    let m = self.longest_match(data, i, end, p);
-                    self.insert(data, i);
-                    m
-                }
+                None => self.insert_and_search(data, i, end, p),
             };
             if len < MIN_HASHED_MATCH {
                 tokens[n] = literal(data[i]);
@@ -326,8 +346,7 @@ impl MatchFinder {
             }
             let mut inserted_to = i + 1;
             if len < p.lazy_below && i + 1 < hash_end {
-                let next = self.longest_match(data, i + 1, end, p);
-                self.insert(data, i + 1);
+                let next = self.insert_and_search(data, i + 1, end, p);
                 inserted_to = i + 2;
                 if next.0 > len {
                     tokens[n] = literal(data[i]);
