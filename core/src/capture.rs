@@ -125,6 +125,30 @@ impl fmt::Display for CaptureError {
 
 impl core::error::Error for CaptureError {}
 
+/// How serious an anomaly is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Worth knowing (pages re-sent by a live migration).
+    Info,
+    /// Unusual but decodable.
+    Warning,
+    /// Malformed: part of the capture could not be read.
+    Error,
+}
+
+/// Something found while reading a capture, with where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Anomaly {
+    /// How serious.
+    pub severity: Severity,
+    /// Multifd channel id (`None`: the main channel or the capture as a whole).
+    pub channel: Option<u8>,
+    /// Byte offset in that channel.
+    pub offset: u64,
+    /// What was found.
+    pub message: String,
+}
+
 /// What kind of migration a capture holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureKind {
@@ -183,17 +207,105 @@ pub struct Capture<'a> {
     pub channels: Vec<Channel<'a>>,
     /// Page size.
     pub page_size: usize,
+    /// Everything unusual found while opening, in the order found.
+    pub anomalies: Vec<Anomaly>,
 }
 
 impl<'a> Capture<'a> {
-    /// Open a capture from its files' bytes, in any order.
+    /// Open a capture from its files' bytes, in any order, reading as much as is
+    /// well-formed: malformed parts become [`Anomaly`]s of [`Severity::Error`] instead of
+    /// failing (a channel keeps its packets up to the first bad one; the main stream keeps
+    /// what came before its first bad record). Fails only without a main channel.
+    pub fn open_lenient(files: &[&'a [u8]], page_size: usize) -> Result<Self, CaptureError> {
+        let mut anomalies = Vec::new();
+        let mut main: Option<&'a [u8]> = None;
+        let mut channels: Vec<Channel<'a>> = Vec::new();
+        let mut note = |severity, channel, offset, message: String| {
+            anomalies.push(Anomaly {
+                severity,
+                channel,
+                offset,
+                message,
+            })
+        };
+        for (file, &bytes) in files.iter().enumerate() {
+            match bytes.get(..4) {
+                Some(m) if m == migration::MAGIC.to_be_bytes() => {
+                    if main.is_some() {
+                        note(Severity::Error, None, 0, alloc::format!("file {file}: a second main channel (ignored)"));
+                    } else {
+                        main = Some(bytes);
+                    }
+                }
+                Some(m) if m == multifd::MAGIC.to_be_bytes() => {
+                    let init = match ChannelInit::parse(bytes) {
+                        Ok(init) => init,
+                        Err(e) => {
+                            note(Severity::Error, None, e.offset, alloc::format!("file {file}: {e}"));
+                            continue;
+                        }
+                    };
+                    if channels.iter().any(|c| c.init.id == init.id) {
+                        note(Severity::Error, Some(init.id), 24, alloc::format!("file {file}: channel id {} appears twice (ignored)", init.id));
+                        continue;
+                    }
+                    let mut packets = Vec::new();
+                    for p in PacketReader::new(bytes, multifd::INIT_LEN, page_size) {
+                        match p {
+                            Ok(p) => packets.push(p),
+                            Err(e) => note(Severity::Error, Some(init.id), e.offset, alloc::format!("{e}; the rest of the channel is unreadable")),
+                        }
+                    }
+                    channels.push(Channel { file, init, stream: bytes, packets });
+                }
+                _ => note(Severity::Error, None, 0, alloc::format!("file {file} is neither a main channel (QEVM) nor a multifd channel (ignored)")),
+            }
+        }
+        let main_bytes = main.ok_or(CaptureError::MissingMainChannel)?;
+        let (main, error) = migration::parse_main_stream_partial(main_bytes, page_size);
+        if let Some(e) = error {
+            note(
+                Severity::Error,
+                None,
+                e.offset,
+                alloc::format!("{e}; the rest of the main channel is unreadable"),
+            );
+        }
+        channels.sort_by_key(|c| c.init.id);
+        let kind = if main.mapped_ram {
+            CaptureKind::MappedRam
+        } else if channels.is_empty() {
+            CaptureKind::Plain
+        } else {
+            CaptureKind::Multifd
+        };
+        let mut capture = Self {
+            kind,
+            main,
+            main_bytes,
+            channels,
+            page_size,
+            anomalies,
+        };
+        capture.review();
+        Ok(capture)
+    }
+
+    /// Open a capture and require it to be well-formed: the first [`Severity::Error`]
+    /// anomaly fails the open.
     pub fn open(files: &[&'a [u8]], page_size: usize) -> Result<Self, CaptureError> {
+        // Strict opening keeps the precise error types of the first failure.
+        Self::open_strict(files, page_size)?;
+        Self::open_lenient(files, page_size)
+    }
+
+    fn open_strict(files: &[&'a [u8]], page_size: usize) -> Result<(), CaptureError> {
         let mut main = None;
         let mut channels: Vec<Channel<'a>> = Vec::new();
         for (file, &bytes) in files.iter().enumerate() {
             match bytes.get(..4) {
                 Some(m) if m == migration::MAGIC.to_be_bytes() => {
-                    if main.replace((file, bytes)).is_some() {
+                    if main.replace(bytes).is_some() {
                         return Err(CaptureError::DuplicateChannel { file });
                     }
                 }
@@ -219,27 +331,128 @@ impl<'a> Capture<'a> {
                 _ => return Err(CaptureError::UnknownStream { file }),
             }
         }
-        let (_, main_bytes) = main.ok_or(CaptureError::MissingMainChannel)?;
+        let main_bytes = main.ok_or(CaptureError::MissingMainChannel)?;
         let main =
             migration::parse_main_stream(main_bytes, page_size).map_err(CaptureError::Main)?;
         channels.sort_by_key(|c| c.init.id);
         Self::check_channels(&channels)?;
-        let kind = if main.mapped_ram {
-            CaptureKind::MappedRam
-        } else if channels.is_empty() {
-            CaptureKind::Plain
-        } else {
-            CaptureKind::Multifd
-        };
         let capture = Self {
-            kind,
+            kind: CaptureKind::Multifd,
             main,
             main_bytes,
             channels,
             page_size,
+            anomalies: Vec::new(),
         };
-        capture.check_offsets()?;
-        Ok(capture)
+        capture.check_offsets()
+    }
+
+    /// Cross-checks that find anomalies in an opened capture: channel ids and uuids,
+    /// page offsets outside their blocks, packet numbers, re-sent pages, device sections
+    /// against the VM description.
+    fn review(&mut self) {
+        let mut found = Vec::new();
+        if let Err(CaptureError::Multifd { channel, error }) = Self::check_channels(&self.channels)
+        {
+            found.push(Anomaly {
+                severity: Severity::Error,
+                channel: Some(channel),
+                offset: error.offset,
+                message: alloc::format!("{error}"),
+            });
+        }
+        let mut numbers: Vec<u64> = Vec::new();
+        let mut sent: alloc::collections::BTreeMap<(&str, u64), u32> = Default::default();
+        for c in &self.channels {
+            let mut last = None;
+            for p in &c.packets {
+                let Packet::Ram(r) = p else { continue };
+                numbers.push(r.packet_num);
+                if last.is_some_and(|l| r.packet_num <= l) {
+                    found.push(Anomaly {
+                        severity: Severity::Warning,
+                        channel: Some(c.init.id),
+                        offset: r.at + 24,
+                        message: alloc::format!(
+                            "packet_num {} does not increase on its channel",
+                            r.packet_num
+                        ),
+                    });
+                }
+                last = Some(r.packet_num);
+                if r.normal_pages + r.zero_pages > 0 {
+                    match self.main.block(r.block) {
+                        None => found.push(Anomaly {
+                            severity: Severity::Error,
+                            channel: Some(c.init.id),
+                            offset: r.at + 64,
+                            message: alloc::format!(
+                                "RAM block {:?} was never announced by the main channel",
+                                r.block
+                            ),
+                        }),
+                        Some(b) => {
+                            if let Err(e) = r.check_offsets_within(b.used_length) {
+                                found.push(Anomaly {
+                                    severity: Severity::Error,
+                                    channel: Some(c.init.id),
+                                    offset: e.offset,
+                                    message: alloc::format!(
+                                        "{e} (block {} is {} bytes)",
+                                        r.block,
+                                        b.used_length
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                    for off in r.normal_offsets().chain(r.zero_offsets()) {
+                        *sent.entry((r.block, off)).or_default() += 1;
+                    }
+                }
+            }
+        }
+        numbers.sort_unstable();
+        if numbers.windows(2).any(|w| w[0] == w[1]) {
+            found.push(Anomaly {
+                severity: Severity::Warning,
+                channel: None,
+                offset: 0,
+                message: "the same packet_num appears more than once across channels".into(),
+            });
+        }
+        let resent = sent.values().filter(|&&n| n > 1).count();
+        if resent > 0 {
+            found.push(Anomaly { severity: Severity::Info, channel: None, offset: 0,
+                message: alloc::format!("{resent} pages were sent more than once (a live migration re-sends dirtied pages)") });
+        }
+        if let Some(v) = &self.main.vmdesc {
+            let devices = self.main.device_sections().count();
+            if devices != v.devices.len() {
+                found.push(Anomaly {
+                    severity: Severity::Warning,
+                    channel: None,
+                    offset: v.at,
+                    message: alloc::format!(
+                        "{devices} device sections found, the VM description lists {}",
+                        v.devices.len()
+                    ),
+                });
+            }
+        } else if self.main.eof_at.is_some() {
+            found.push(Anomaly {
+                severity: Severity::Warning,
+                channel: None,
+                offset: self.main_bytes.len() as u64,
+                message: "no VM description after the end of the device state".into(),
+            });
+        }
+        self.anomalies.extend(found);
+    }
+
+    /// Whether any anomaly is an error.
+    pub fn is_damaged(&self) -> bool {
+        self.anomalies.iter().any(|a| a.severity == Severity::Error)
     }
 
     /// Channel ids are 0..n and every channel names the same source uuid.

@@ -90,10 +90,44 @@ fn read_file(path: PathBuf) -> Result<LoadedFile, InspectError> {
     Ok(LoadedFile { path, bytes })
 }
 
-/// Open the loaded files as a capture.
+/// Open the loaded files as a capture, keeping whatever is readable (problems become
+/// the capture's anomalies).
 pub fn open(files: &[LoadedFile]) -> Result<Capture<'_>, InspectError> {
     let refs: Vec<&[u8]> = files.iter().map(|f| f.bytes.as_slice()).collect();
-    Capture::open(&refs, 4096).map_err(InspectError::Capture)
+    Capture::open_lenient(&refs, 4096).map_err(InspectError::Capture)
+}
+
+/// The QEMU releases whose multifd layout matches what the capture shows.
+fn layout_guess(capture: &Capture<'_>) -> &'static str {
+    let ram = || capture.channels.iter().flat_map(|c| &c.packets);
+    if ram().any(|p| matches!(p, Packet::DeviceState(_))) {
+        return "QEMU 10.0 or later (device-state packets)";
+    }
+    let method = capture.method();
+    if method == Some(pageflate_core::multifd::Method::Qatzip) {
+        return "QEMU 9.2 or later (qatzip)";
+    }
+    if matches!(
+        method,
+        Some(pageflate_core::multifd::Method::Qpl | pageflate_core::multifd::Method::Uadk)
+    ) {
+        return "QEMU 9.1 or later (qpl/uadk method bits)";
+    }
+    let zero_pages = ram().any(|p| matches!(p, Packet::Ram(r) if r.zero_pages > 0));
+    if capture
+        .main
+        .config_subsections
+        .iter()
+        .any(|s| s.capabilities.contains(&"mapped-ram"))
+    {
+        "QEMU 9.0 or later (mapped-ram)"
+    } else if zero_pages {
+        "QEMU 9.0 or later (zero pages in multifd packets)"
+    } else if capture.channels.is_empty() {
+        "any QEMU with stream version 3"
+    } else {
+        "QEMU 7.2 or later"
+    }
 }
 
 /// The inspection report as JSON.
@@ -173,7 +207,14 @@ pub fn report(capture: &Capture<'_>, files: &[LoadedFile]) -> Result<Value, Insp
         },
         "ramblocks": blocks,
         "device_sections": devices,
-        "anomalies": [],
+        "qemu_layout": layout_guess(capture),
+        "anomalies": capture.anomalies.iter().map(|a| json!({
+            "severity": format!("{:?}", a.severity).to_lowercase(),
+            "channel": a.channel.map_or_else(|| json!("main"), |c| json!(c)),
+            "offset": a.offset,
+            "message": a.message,
+        })).collect::<Vec<_>>(),
+        "damaged": capture.is_damaged(),
     }))
 }
 
@@ -237,12 +278,30 @@ pub fn render_text(r: &Value) -> String {
             n(&b["used_length"])
         );
     }
+    let _ = writeln!(out, "layout: {}", text(&r["qemu_layout"]));
     let devices = r["device_sections"].as_array().map_or(0, |d| d.len());
     let _ = writeln!(
         out,
         "device sections: {devices} (VM description lists {})",
         n(&r["main"]["vmdesc"]["devices"])
     );
+    let anomalies = r["anomalies"].as_array().cloned().unwrap_or_default();
+    if anomalies.is_empty() {
+        let _ = writeln!(out, "anomalies: none");
+    }
+    for a in anomalies {
+        let where_ = match a["channel"].as_u64() {
+            Some(c) => format!("multifd channel {c}"),
+            None => "main channel".into(),
+        };
+        let _ = writeln!(
+            out,
+            "{}: {where_}, byte {}: {}",
+            text(&a["severity"]),
+            n(&a["offset"]),
+            text(&a["message"])
+        );
+    }
     out
 }
 

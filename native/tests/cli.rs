@@ -54,6 +54,20 @@ fn inspect_json_totals_equal_every_manifest() {
             assert_eq!(r["method"], manifest["method"]);
         }
         assert_eq!(r["main"]["vmdesc"]["devices"], 32);
+        assert_eq!(r["damaged"], false, "{}", dir.display());
+        let live = dir.ends_with("qpl-2ch-live");
+        let infos = r["anomalies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["severity"] == "info")
+            .count();
+        assert_eq!(
+            infos,
+            usize::from(live),
+            "{}: re-sent pages reported only for the live capture",
+            dir.display()
+        );
         assert_eq!(r["device_sections"].as_array().unwrap().len(), 32);
     }
 }
@@ -128,10 +142,20 @@ fn corrupted_capture_fails_with_channel_and_offset() {
     std::fs::remove_dir_all(tmp.join("x")).ok();
     let out = pageflate(&["inspect", tmp.to_str().unwrap()]);
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    // Everything readable is still reported, then the anomaly with channel and byte.
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        err.contains("multifd channel") && err.contains("flags") && err.contains("at byte"),
-        "{err}"
+        text.contains("method qpl") && text.contains("RAM blocks:"),
+        "{text}"
     );
+    assert!(
+        text.contains("error: multifd channel 1, byte") && text.contains("flags"),
+        "{text}"
+    );
+    let json = pageflate(&["inspect", "--json", tmp.to_str().unwrap()]);
+    assert!(!json.status.success());
+    let r: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(r["damaged"], true);
+    assert_eq!(r["anomalies"][0]["channel"], 1);
     std::fs::remove_dir_all(&tmp).ok();
 }

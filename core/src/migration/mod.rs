@@ -13,8 +13,9 @@ mod stream;
 
 pub use error::{MigrationError, MigrationErrorKind};
 pub use stream::{
-    parse_main_stream, Command, ConfigSubsection, MainPage, MainPageData, MainStream,
-    MappedRamHeader, RamBlockInfo, RamItemCounts, Section, SectionKind, VmDescription,
+    parse_main_stream, parse_main_stream_partial, Command, ConfigSubsection, MainPage,
+    MainPageData, MainStream, MappedRamHeader, RamBlockInfo, RamItemCounts, Section, SectionKind,
+    VmDescription,
 };
 
 /// First word of a migration stream ("QEVM").

@@ -234,7 +234,21 @@ impl MainStream<'_> {
 
 /// Parse a main stream (or a mapped-ram file) with pages of `page_size` bytes.
 pub fn parse_main_stream(data: &[u8], page_size: usize) -> Result<MainStream<'_>, MigrationError> {
-    Parser::new(data, page_size).run()
+    match parse_main_stream_partial(data, page_size) {
+        (m, None) => Ok(m),
+        (_, Some(e)) => Err(e),
+    }
+}
+
+/// Parse as much of a main stream as is well-formed: everything before the first error,
+/// and that error (for inspecting damaged captures).
+pub fn parse_main_stream_partial(
+    data: &[u8],
+    page_size: usize,
+) -> (MainStream<'_>, Option<MigrationError>) {
+    let mut parser = Parser::new(data, page_size);
+    let error = parser.run().err();
+    (parser.out, error)
 }
 
 struct Parser<'a> {
@@ -272,7 +286,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn run(mut self) -> Result<MainStream<'a>, MigrationError> {
+    fn run(&mut self) -> Result<(), MigrationError> {
         let magic = self.c.be32()?;
         if magic != MAGIC {
             return Err(MigrationError::new(K::BadMagic, 0, magic.into()));
@@ -301,8 +315,7 @@ impl<'a> Parser<'a> {
                 }
                 record::EOF => {
                     self.out.eof_at = Some(at as u64);
-                    self.vmdescription()?;
-                    return Ok(self.out);
+                    return self.vmdescription();
                 }
                 other => {
                     return Err(MigrationError::new(

@@ -59,8 +59,18 @@ fn inspect(paths: &[PathBuf], json: bool) -> ExitCode {
         pageflate::inspect::report(&capture, &files)
     });
     match result {
-        Ok(r) if json => emit(&format!("{r:#}\n")),
-        Ok(r) => emit(&pageflate::inspect::render_text(&r)),
+        Ok(r) => {
+            let code = if json {
+                emit(&format!("{r:#}\n"))
+            } else {
+                emit(&pageflate::inspect::render_text(&r))
+            };
+            if r["damaged"] == true {
+                eprintln!("pageflate inspect: the capture is malformed (see the anomalies above)");
+                return ExitCode::from(1);
+            }
+            code
+        }
         Err(e) => {
             eprintln!("pageflate inspect: {e}");
             ExitCode::from(2)
