@@ -333,6 +333,7 @@ impl MatchFinder {
         let hash_end = end.saturating_sub(MIN_HASHED_MATCH - 1);
         let (mut i, mut n) = (start, 0usize);
         let mut pending: Option<(usize, usize)> = None;
+        let mut misses = 0u32;
         while i < hash_end && n < tokens.len() {
             let (len, dist) = match pending.take() {
                 Some(m) => m,
@@ -342,8 +343,20 @@ impl MatchFinder {
                 tokens[n] = literal(data[i]);
                 n += 1;
                 i += 1;
+                misses += 1;
+                // As in the greedy parser: through long match-less stretches (random or
+                // compressed data) step over bytes unsearched, at a growing stride.
+                if misses > 64 {
+                    let stop = (i + ((misses - 64) >> 4).min(16) as usize).min(hash_end);
+                    while i < stop && n < tokens.len() {
+                        tokens[n] = literal(data[i]);
+                        n += 1;
+                        i += 1;
+                    }
+                }
                 continue;
             }
+            misses = 0;
             let mut inserted_to = i + 1;
             if len < p.lazy_below && i + 1 < hash_end {
                 let next = self.insert_and_search(data, i + 1, end, p);
