@@ -75,6 +75,10 @@ impl<const N: usize> Code<N> {
         for ((rev, &code), &len) in self.rev.iter_mut().zip(&codes).zip(&self.lens) {
             *rev = reverse_bits(u32::from(code), u32::from(len)) as u16;
         }
+    }
+
+    /// Fill [`Self::packed`] (only codes written through a [`DirectSink`] use it).
+    fn pack(&mut self) {
         for ((p, &rev), &len) in self.packed.iter_mut().zip(&self.rev).zip(&self.lens) {
             *p = u32::from(rev) | u32::from(len) << 16;
         }
@@ -250,15 +254,25 @@ impl BlockWriter {
 
     /// Symbol frequencies and extra-bit total of a block's tokens (EOB included).
     fn count(&mut self, tokens: &[u32]) {
-        self.litlen_freq = [0; NUM_LITLEN];
-        self.dist_freq = [0; NUM_DIST];
-        for &t in tokens {
-            if t & MATCH_FLAG != 0 {
-                self.litlen_freq[token_length_symbol(t)] += 1;
-                self.dist_freq[token_dist_symbol(t)] += 1;
-            } else {
-                self.litlen_freq[(t & 0xff) as usize] += 1;
+        // Two histograms, for even and odd tokens: runs of the same symbol then increment
+        // two counters in turn instead of waiting on one (store-to-load forwarding).
+        let mut lit = [[0u32; NUM_LITLEN]; 2];
+        let mut dist = [[0u32; NUM_DIST]; 2];
+        for pair in tokens.chunks(2) {
+            for (k, &t) in pair.iter().enumerate() {
+                if t & MATCH_FLAG != 0 {
+                    lit[k][token_length_symbol(t)] += 1;
+                    dist[k][token_dist_symbol(t)] += 1;
+                } else {
+                    lit[k][(t & 0xff) as usize] += 1;
+                }
             }
+        }
+        for (f, (a, b)) in self.litlen_freq.iter_mut().zip(lit[0].iter().zip(&lit[1])) {
+            *f = a + b;
+        }
+        for (f, (a, b)) in self.dist_freq.iter_mut().zip(dist[0].iter().zip(&dist[1])) {
+            *f = a + b;
         }
         self.litlen_freq[EOB] = 1;
         // Extra bits follow from the symbol counts: no per-token work.
@@ -437,6 +451,8 @@ impl<'w> DirectSink<'_, 'w> {
 }
 
 impl super::matchfind::TokenSink for DirectSink<'_, '_> {
+    const EXACT: bool = false;
+
     #[inline(always)]
     fn literal(&mut self, byte: u8) {
         let b = usize::from(byte);
@@ -530,6 +546,8 @@ impl CannedBlock {
         c.dist.lens.copy_from_slice(&super::canned::DIST_LENGTHS);
         c.litlen.assign_codewords();
         c.dist.assign_codewords();
+        c.litlen.pack();
+        c.dist.pack();
         w.litlen = c.litlen.clone();
         w.dist = c.dist.clone();
         c.header_bits = w.prepare_header();

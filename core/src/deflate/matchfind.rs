@@ -94,6 +94,9 @@ fn common_prefix(data: &[u8], a: usize, b: usize, max: usize) -> usize {
 
 /// Where a parser puts what it finds.
 pub(crate) trait TokenSink {
+    /// Whether [`TokenSink::is_full`] must be checked before every token (a fixed-size
+    /// buffer) or only now and then (a writer that merely wants to give up early).
+    const EXACT: bool;
     /// Take a literal byte.
     fn literal(&mut self, byte: u8);
     /// Take a match (`3 <= length <= 258`, `1 <= distance <= 4096`).
@@ -109,6 +112,8 @@ struct TokenBuffer<'a> {
 }
 
 impl TokenSink for TokenBuffer<'_> {
+    const EXACT: bool = true;
+
     #[inline(always)]
     fn literal(&mut self, byte: u8) {
         self.tokens[self.n] = literal(byte);
@@ -198,7 +203,7 @@ impl MatchFinder {
         let hash_end = end.saturating_sub(MIN_HASHED_MATCH - 1);
         let mut i = start;
         let mut misses = 0u32;
-        while i < hash_end && !sink.is_full() {
+        while i < hash_end && !(S::EXACT && sink.is_full()) {
             let word = read_u32(data, i);
             let h = hash4_greedy(word);
             let stamp = self.head[h];
@@ -226,6 +231,9 @@ impl MatchFinder {
                     }
                     i += len;
                     misses = 0;
+                    if !S::EXACT && sink.is_full() {
+                        break;
+                    }
                     continue;
                 }
             }
@@ -235,6 +243,9 @@ impl MatchFinder {
             // After 32 misses in a row, step over bytes (emitting them as literals) at a
             // growing stride: incompressible data costs little, and a match resets it.
             if misses > 32 {
+                if sink.is_full() {
+                    break;
+                }
                 let skip = ((misses - 32) >> 3).min(16) as usize;
                 let stop = (i + skip).min(hash_end);
                 while i < stop && !sink.is_full() {

@@ -39,9 +39,9 @@ impl Level {
     fn lazy_params(self) -> LazyParams {
         LazyParams {
             depth: 2,
-            nice: 32,
-            lazy_below: 32,
-            insert_all_below: 16,
+            nice: 24,
+            lazy_below: 8,
+            insert_all_below: 8,
         }
     }
 }
