@@ -347,9 +347,40 @@ pub fn extract(
     }
     let state_dir = dir.join("device-state");
     std::fs::create_dir_all(&state_dir)?;
-    for s in capture.main.device_sections() {
+    let desc: Option<Value> = capture
+        .main
+        .vmdesc
+        .as_ref()
+        .and_then(|v| serde_json::from_slice(&capture.main_bytes[v.json.clone()]).ok());
+    let described = desc.as_ref().and_then(|d| d["devices"].as_array());
+    let mut named = serde_json::Map::new();
+    for (i, s) in capture.main.device_sections().enumerate() {
+        let data = &capture.main_bytes[s.data.clone()];
         let path = state_dir.join(format!("{}.{}.bin", file_safe(s.idstr), s.instance_id));
-        std::fs::write(&path, &capture.main_bytes[s.data.clone()])?;
+        std::fs::write(&path, data)?;
+        written.push(path);
+        // Fields named by the VM description, as analyze-migration.py shows them.
+        if let Some(device) = described.and_then(|d| d.get(i)) {
+            let value = match pageflate_core::migration::vmstate::split_fields(device, data) {
+                Ok(fields) => Value::Object(
+                    fields
+                        .into_iter()
+                        .map(|f| {
+                            (
+                                f.path,
+                                json!({"type": f.kind, "hex": crate::demo::hex(&data[f.range])}),
+                            )
+                        })
+                        .collect(),
+                ),
+                Err(e) => json!({"error": format!("byte {}: {}", e.offset, e.message)}),
+            };
+            named.insert(format!("{}.{}", s.idstr, s.instance_id), value);
+        }
+    }
+    if !named.is_empty() {
+        let path = dir.join("device-state.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&Value::Object(named))?)?;
         written.push(path);
     }
     Ok(written)

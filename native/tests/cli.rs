@@ -103,6 +103,16 @@ fn extract_writes_the_guest_ram() {
         );
     }
     assert!(out_dir.join("vmdesc.json").exists());
+    let named: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("device-state.json")).unwrap()).unwrap();
+    assert_eq!(named.as_object().unwrap().len(), 32);
+    assert!(
+        named["timer.0"]["timer.cpu_ticks_offset"]["hex"]
+            .as_str()
+            .unwrap()
+            .len()
+            == 16
+    );
     assert!(out_dir.join("device-state").read_dir().unwrap().count() >= 30);
     std::fs::remove_dir_all(&out_dir).ok();
 }

@@ -10,6 +10,7 @@
 
 mod error;
 mod stream;
+pub mod vmstate;
 
 pub use error::{MigrationError, MigrationErrorKind};
 pub use stream::{
