@@ -88,3 +88,45 @@ fn emitted_channels_round_trip() {
         }
     }
 }
+
+#[test]
+fn uadk_pages_decode_with_and_without_a_zlib_wrapper() {
+    use pageflate_core::container::zlib_compress;
+    use pageflate_core::deflate::deflate_to_vec;
+    let mut rng = Rng::new(22);
+    let pages: Vec<Vec<u8>> = (0..3).map(|_| sample(&mut rng, 4096)).collect();
+    let mut w = ChannelWriter::new(Method::None, 4096, Level::Fast);
+    let mut stream = Vec::new();
+    let out: Vec<OutPage<'_>> = pages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| OutPage {
+            offset: (i * 4096) as u64,
+            data: p,
+        })
+        .collect();
+    w.ram_packet(0, "pc.ram", &out, &[], &mut stream);
+    // Re-frame the payload the uadk way: lengths, then zlib-wrapped, raw-deflate and raw pages.
+    let bodies = [
+        zlib_compress(&pages[0], Level::Fast),
+        deflate_to_vec(&pages[1], Level::Dense),
+        pages[2].clone(),
+    ];
+    let mut payload = Vec::new();
+    for b in &bodies {
+        payload.extend_from_slice(&(b.len() as u32).to_be_bytes());
+    }
+    for b in &bodies {
+        payload.extend_from_slice(b);
+    }
+    stream.truncate(1344);
+    stream[8..12].copy_from_slice(&0x10u32.to_be_bytes());
+    stream[20..24].copy_from_slice(&(payload.len() as u32).to_be_bytes());
+    stream.extend_from_slice(&payload);
+    let Packet::Ram(r) = pageflate_core::multifd::parse_packet(&stream, 0, 4096).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r.method(), Method::Uadk);
+    let got = PayloadDecoder::new(4096).decode(&r).unwrap();
+    assert!(got == pages.concat());
+}
