@@ -4,7 +4,18 @@
 use libfuzzer_sys::fuzz_target;
 use pageflate_core::{Decompressor, InflateOptions, Inflater, StreamStatus};
 
-fuzz_target!(|data: &[u8]| {
+thread_local! {
+    // Reused between inputs (reset per input): allocation would dominate otherwise.
+    static STATE: std::cell::RefCell<(Inflater, Decompressor, Vec<u8>)> = std::cell::RefCell::new((
+        Inflater::new(InflateOptions::STANDARD),
+        Decompressor::new(),
+        vec![0u8; 1 << 17],
+    ));
+}
+
+fuzz_target!(|data: &[u8]| STATE.with(|st| {
+    let (inflater, decompressor, whole) = &mut *st.borrow_mut();
+    inflater.reset();
     let (split, input) = match data.split_first() {
         Some((s, rest)) => (*s as usize, rest),
         None => return,
@@ -13,12 +24,10 @@ fuzz_target!(|data: &[u8]| {
     let out_piece = 1 + (split >> 4) * 611;
     let limit = 1 << 17;
 
-    let mut whole = vec![0u8; limit];
-    let expected = Decompressor::new()
-        .inflate(input, &mut whole, InflateOptions::STANDARD)
+    let expected = decompressor
+        .inflate(input, whole, InflateOptions::STANDARD)
         .map(|r| whole[..r.written].to_vec());
 
-    let mut inflater = Inflater::new(InflateOptions::STANDARD);
     let mut got = Vec::new();
     let mut buf = vec![0u8; out_piece];
     let mut pos = 0;
@@ -53,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
             streamed.as_ref().map(|v| v.len())
         ),
     }
-});
+}));
 
 fn hit_limit(
     expected: &Result<Vec<u8>, pageflate_core::InflateError>,
