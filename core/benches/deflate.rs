@@ -8,32 +8,14 @@ use miniz_oxide::deflate::core::{
 };
 use pageflate_core::deflate::{Compressor, Level};
 use pageflate_core::page::compress_page;
-use std::io::Read;
-use std::path::PathBuf;
+#[path = "../examples/support/mod.rs"]
+mod support;
 
 const PAGE: usize = 4096;
 
-fn corpus() -> Vec<u8> {
-    let shared = std::env::var_os("PAGEFLATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let path = shared.join("corpus/guest-ram-a-64M.bin.zst");
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("corpus {} missing: {e}", path.display()));
-    let mut raw = Vec::new();
-    ruzstd::decoding::StreamingDecoder::new(std::io::BufReader::new(file))
-        .expect("zstd corpus")
-        .read_to_end(&mut raw)
-        .expect("decode corpus");
-    raw
-}
-
 fn bench_deflate(c: &mut Criterion) {
-    let raw = corpus();
-    let pages: Vec<&[u8]> = raw
-        .chunks(PAGE)
-        .filter(|p| p.iter().any(|&b| b != 0))
-        .collect();
+    let raw = support::corpus();
+    let pages = support::nonzero_pages(&raw);
     let mut group = c.benchmark_group("compress_corpus_pages");
     group.throughput(Throughput::Bytes((pages.len() * PAGE) as u64));
     group.sample_size(10);

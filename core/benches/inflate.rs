@@ -8,25 +8,14 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
 use pageflate_core::{Decompressor, InflateOptions};
-use std::io::Read;
-use std::path::PathBuf;
+#[path = "../examples/support/mod.rs"]
+mod support;
 
 const PAGE: usize = 4096;
 
 fn corpus_pages() -> Vec<Vec<u8>> {
-    let shared = std::env::var_os("PAGEFLATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let path = shared.join("corpus/guest-ram-a-64M.bin.zst");
-    let file = std::fs::File::open(&path)
-        .unwrap_or_else(|e| panic!("corpus {} missing: {e}", path.display()));
-    let mut raw = Vec::new();
-    ruzstd::decoding::StreamingDecoder::new(std::io::BufReader::new(file))
-        .expect("zstd corpus")
-        .read_to_end(&mut raw)
-        .expect("decode corpus");
-    raw.chunks(PAGE)
-        .filter(|p| p.iter().any(|&b| b != 0))
+    support::nonzero_pages(&support::corpus())
+        .into_iter()
         .map(|p| miniz_oxide::deflate::compress_to_vec(p, 1))
         .collect()
 }

@@ -9,8 +9,7 @@ use miniz_oxide::deflate::core::{
 };
 use pageflate_core::deflate::{Compressor, Level};
 use pageflate_core::page::{compress_page, PageEncoding};
-use std::io::Read;
-use std::path::PathBuf;
+mod support;
 use std::time::Instant;
 
 const PAGE: usize = 4096;
@@ -20,19 +19,8 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(9);
-    let shared = std::env::var_os("PAGEFLATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let file = std::fs::File::open(shared.join("corpus/guest-ram-a-64M.bin.zst")).expect("corpus");
-    let mut raw = Vec::new();
-    ruzstd::decoding::StreamingDecoder::new(std::io::BufReader::new(file))
-        .expect("zstd")
-        .read_to_end(&mut raw)
-        .expect("decode");
-    let pages: Vec<&[u8]> = raw
-        .chunks(PAGE)
-        .filter(|p| p.iter().any(|&b| b != 0))
-        .collect();
+    let raw = support::corpus();
+    let pages = support::nonzero_pages(&raw);
     let total = (pages.len() * PAGE) as f64;
     let mut out = [0u8; PAGE];
 

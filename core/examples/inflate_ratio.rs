@@ -6,8 +6,7 @@
 
 use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
 use pageflate_core::{Decompressor, InflateOptions};
-use std::io::Read;
-use std::path::PathBuf;
+mod support;
 use std::time::Instant;
 
 const PAGE: usize = 4096;
@@ -17,19 +16,9 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(31);
-    let shared = std::env::var_os("PAGEFLATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let path = shared.join("corpus/guest-ram-a-64M.bin.zst");
-    let file = std::fs::File::open(&path).expect("corpus");
-    let mut raw = Vec::new();
-    ruzstd::decoding::StreamingDecoder::new(std::io::BufReader::new(file))
-        .expect("zstd")
-        .read_to_end(&mut raw)
-        .expect("decode");
-    let pages: Vec<Vec<u8>> = raw
-        .chunks(PAGE)
-        .filter(|p| p.iter().any(|&b| b != 0))
+    let raw = support::corpus();
+    let pages: Vec<Vec<u8>> = support::nonzero_pages(&raw)
+        .into_iter()
         .map(|p| miniz_oxide::deflate::compress_to_vec(p, 1))
         .collect();
     let bytes = (pages.len() * PAGE) as f64;

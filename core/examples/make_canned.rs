@@ -5,24 +5,14 @@
 
 use pageflate_core::deflate::{Compressor, Histogram, Level};
 use pageflate_core::huffman::build_code_lengths;
-use std::io::Read;
-use std::path::PathBuf;
+mod support;
 
 fn main() {
-    let shared = std::env::var_os("PAGEFLATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let file =
-        std::fs::File::open(shared.join("captures/qpl-2ch/ram.bin.zst")).expect("capture RAM");
-    let mut ram = Vec::new();
-    ruzstd::decoding::StreamingDecoder::new(std::io::BufReader::new(file))
-        .expect("zstd")
-        .read_to_end(&mut ram)
-        .expect("decode");
+    let ram = support::read_zst("captures/qpl-2ch/ram.bin.zst");
     let mut c = Compressor::new(Level::Fast);
     let mut hist = Histogram::default();
     let mut pages = 0;
-    for page in ram.chunks(4096).filter(|p| p.iter().any(|&b| b != 0)) {
+    for page in support::nonzero_pages(&ram) {
         c.histogram(page, &mut hist);
         pages += 1;
     }

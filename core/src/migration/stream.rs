@@ -376,43 +376,44 @@ impl<'a> Parser<'a> {
         let instance_id = self.c.be32()?;
         let version_id = self.c.be32()?;
         self.started.push((id, idstr, instance_id, version_id));
-        let data_start = self.c.pos;
+        if idstr == "ram" {
+            self.ram_section = Some(id);
+        }
         let kind = if kind == record::SECTION_START {
             SectionKind::Start
         } else {
             SectionKind::Full
         };
-        if idstr == "ram" {
-            self.ram_section = Some(id);
-            self.ram_items()?;
-        } else {
-            self.skip_to_footer(id)?;
-        }
-        let data_end = self.c.pos;
-        self.footer(id)?;
-        self.out.sections.push(Section {
-            kind,
-            id,
-            idstr,
-            instance_id,
-            version_id,
-            range: at..self.c.pos,
-            data: data_start..data_end,
-        });
-        Ok(())
+        self.section_body(at, kind, (id, idstr, instance_id, version_id))
     }
 
     fn section_part(&mut self, at: usize, kind: u8) -> Result<(), MigrationError> {
         let id = self.c.be32()?;
-        let &(_, idstr, instance_id, version_id) =
-            self.started
-                .iter()
-                .find(|s| s.0 == id)
-                .ok_or(MigrationError::new(
-                    K::UnknownSection,
-                    (at + 1) as u64,
-                    id.into(),
-                ))?;
+        let started = *self
+            .started
+            .iter()
+            .find(|s| s.0 == id)
+            .ok_or(MigrationError::new(
+                K::UnknownSection,
+                (at + 1) as u64,
+                id.into(),
+            ))?;
+        let kind = if kind == record::SECTION_PART {
+            SectionKind::Part
+        } else {
+            SectionKind::End
+        };
+        self.section_body(at, kind, started)
+    }
+
+    /// A section's state (RAM items, or device state up to its footer), its footer, and
+    /// the record for [`MainStream::sections`].
+    fn section_body(
+        &mut self,
+        at: usize,
+        kind: SectionKind,
+        (id, idstr, instance_id, version_id): (u32, &'a str, u32, u32),
+    ) -> Result<(), MigrationError> {
         let data_start = self.c.pos;
         if Some(id) == self.ram_section {
             self.ram_items()?;
@@ -421,11 +422,6 @@ impl<'a> Parser<'a> {
         }
         let data_end = self.c.pos;
         self.footer(id)?;
-        let kind = if kind == record::SECTION_PART {
-            SectionKind::Part
-        } else {
-            SectionKind::End
-        };
         self.out.sections.push(Section {
             kind,
             id,
