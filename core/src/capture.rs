@@ -149,6 +149,49 @@ pub struct Anomaly {
     pub message: String,
 }
 
+/// Where a page of a capture comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageSource {
+    /// `MainStream::pages[index]` (migrations without multifd).
+    Main {
+        /// Index into the main stream's pages.
+        index: usize,
+    },
+    /// A mapped-ram file page at byte `at`.
+    File {
+        /// Byte offset in the file.
+        at: u64,
+    },
+    /// Normal page `page` of packet `packet` (index into the channel's packets) of channel
+    /// `channel` (index into [`Capture::channels`]).
+    Multifd {
+        /// Channel index.
+        channel: usize,
+        /// Packet index within the channel.
+        packet: usize,
+        /// Page index within the packet's normal pages.
+        page: usize,
+    },
+    /// A zero page listed by a multifd packet.
+    MultifdZero {
+        /// Channel index.
+        channel: usize,
+        /// Packet index within the channel.
+        packet: usize,
+    },
+}
+
+/// One page of a capture: which block, where, and where its bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageEvent {
+    /// Index into the main stream's blocks.
+    pub block: usize,
+    /// Offset of the page in its block.
+    pub offset: u64,
+    /// Where the data is.
+    pub source: PageSource,
+}
+
 /// What kind of migration a capture holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureKind {
@@ -505,6 +548,191 @@ impl<'a> Capture<'a> {
                 Packet::Ram(r) if !r.is_sync() || r.normal_pages > 0 => Some(r.method()),
                 _ => None,
             })
+    }
+
+    /// Every page the capture carries, in stream order, with where it came from; the data
+    /// is not decoded here (see [`Capture::decode_page`]). Multifd pages come in global
+    /// `packet_num` order, so applying the events in order rebuilds RAM (last write wins).
+    pub fn page_events(&self) -> Vec<PageEvent> {
+        let mut events = Vec::new();
+        match self.kind {
+            CaptureKind::MappedRam => {
+                for (b, info) in self.main.blocks.iter().enumerate() {
+                    let Some(h) = info.mapped_ram else { continue };
+                    for i in 0..(info.used_length as usize / self.page_size) {
+                        let byte = self
+                            .main_bytes
+                            .get(h.bitmap_offset as usize + i / 8)
+                            .copied()
+                            .unwrap_or(0);
+                        if byte >> (i % 8) & 1 != 0 {
+                            let at = h.pages_offset + (i * self.page_size) as u64;
+                            events.push(PageEvent {
+                                block: b,
+                                offset: (i * self.page_size) as u64,
+                                source: PageSource::File { at },
+                            });
+                        }
+                    }
+                }
+            }
+            _ => {
+                for (k, p) in self.main.pages.iter().enumerate() {
+                    events.push(PageEvent {
+                        block: p.block,
+                        offset: p.offset,
+                        source: PageSource::Main { index: k },
+                    });
+                }
+            }
+        }
+        let mut multifd: Vec<(u64, usize, usize)> = Vec::new();
+        for (c, ch) in self.channels.iter().enumerate() {
+            for (k, p) in ch.packets.iter().enumerate() {
+                if let Packet::Ram(r) = p {
+                    multifd.push((r.packet_num, c, k));
+                }
+            }
+        }
+        multifd.sort_unstable();
+        for (_, c, k) in multifd {
+            let Packet::Ram(r) = &self.channels[c].packets[k] else {
+                continue;
+            };
+            let Some(block) = self.main.blocks.iter().position(|b| b.name == r.block) else {
+                continue;
+            };
+            for (i, offset) in r.normal_offsets().enumerate() {
+                events.push(PageEvent {
+                    block,
+                    offset,
+                    source: PageSource::Multifd {
+                        channel: c,
+                        packet: k,
+                        page: i,
+                    },
+                });
+            }
+            for offset in r.zero_offsets() {
+                events.push(PageEvent {
+                    block,
+                    offset,
+                    source: PageSource::MultifdZero {
+                        channel: c,
+                        packet: k,
+                    },
+                });
+            }
+        }
+        events
+    }
+
+    /// Decode one page of the capture. Random access for pages sent raw, as none or qpl
+    /// (and uadk, qatzip); zlib and zstd keep one stream per channel, so their pages are
+    /// decoded by running the channel's stream from its start up to the page's packet.
+    pub fn decode_page(&self, source: &PageSource) -> Result<Vec<u8>, CaptureError> {
+        let ps = self.page_size;
+        match *source {
+            PageSource::Main { index } => {
+                let p = self.main.pages.get(index).ok_or(CaptureError::Page {
+                    channel: None,
+                    at: 0,
+                    error: PageErrorKind::OutsideBlock,
+                })?;
+                let mut page = vec![0u8; ps];
+                match &p.data {
+                    MainPageData::Page(r) => page.copy_from_slice(&self.main_bytes[r.clone()]),
+                    MainPageData::Fill(b) => page.fill(*b),
+                    // A delta needs the page's earlier content: rebuild up to here.
+                    MainPageData::Xbzrle(_) => {
+                        for q in &self.main.pages[..=index] {
+                            if q.block == p.block && q.offset == p.offset {
+                                match &q.data {
+                                    MainPageData::Page(r) => {
+                                        page.copy_from_slice(&self.main_bytes[r.clone()])
+                                    }
+                                    MainPageData::Fill(b) => page.fill(*b),
+                                    MainPageData::Xbzrle(r) => {
+                                        xbzrle_apply(&self.main_bytes[r.clone()], &mut page)
+                                            .map_err(|()| CaptureError::Page {
+                                                channel: None,
+                                                at: q.at,
+                                                error: PageErrorKind::BadXbzrle,
+                                            })?
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(page)
+            }
+            PageSource::File { at } => self
+                .main_bytes
+                .get(at as usize..at as usize + ps)
+                .map(<[u8]>::to_vec)
+                .ok_or(CaptureError::Page {
+                    channel: None,
+                    at,
+                    error: PageErrorKind::ShortStream,
+                }),
+            PageSource::MultifdZero { .. } => Ok(vec![0u8; ps]),
+            PageSource::Multifd {
+                channel,
+                packet,
+                page,
+            } => {
+                let ch = self
+                    .channels
+                    .get(channel)
+                    .ok_or(CaptureError::MissingMainChannel)?;
+                let fail = |at, error| CaptureError::Page {
+                    channel: Some(ch.init.id),
+                    at,
+                    error,
+                };
+                let Some(Packet::Ram(r)) = ch.packets.get(packet) else {
+                    return Err(fail(0, PageErrorKind::OutsideBlock));
+                };
+                let pages = match r.method() {
+                    Method::Zlib | Method::Zstd => {
+                        // Sequential: decode the channel's packets up to this one.
+                        let upto: Vec<RamPacket<'_>> = ch.packets[..=packet]
+                            .iter()
+                            .filter_map(|p| match p {
+                                Packet::Ram(r) => Some(*r),
+                                _ => None,
+                            })
+                            .collect();
+                        if r.method() == Method::Zstd {
+                            let payloads: Vec<&[u8]> = upto.iter().map(|r| r.payload).collect();
+                            let all = decode_zstd_channel(&payloads).map_err(|e| fail(r.at, e))?;
+                            let before: usize = upto[..upto.len() - 1]
+                                .iter()
+                                .map(|r| r.normal_pages as usize * ps)
+                                .sum();
+                            all.get(before..before + r.normal_pages as usize * ps)
+                                .map(<[u8]>::to_vec)
+                                .ok_or(fail(r.at, PageErrorKind::ShortStream))?
+                        } else {
+                            let mut dec = PayloadDecoder::new(ps);
+                            let mut last = Vec::new();
+                            for q in &upto {
+                                last = dec.decode(q).map_err(|e| fail(q.at, e))?;
+                            }
+                            last
+                        }
+                    }
+                    _ => PayloadDecoder::new(ps)
+                        .decode(r)
+                        .map_err(|e| fail(r.at, e))?,
+                };
+                pages
+                    .get(page * ps..(page + 1) * ps)
+                    .map(<[u8]>::to_vec)
+                    .ok_or(fail(r.at, PageErrorKind::ShortStream))
+            }
+        }
     }
 
     /// Statistics of one channel.
