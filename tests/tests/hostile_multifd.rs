@@ -57,6 +57,30 @@ fn truncation_at_every_packet_boundary_and_inside_is_an_error() {
 }
 
 #[test]
+fn truncation_at_random_points_is_an_error_or_a_clean_prefix() {
+    let stream = shared::read_zst("captures/zlib-2ch/conn-1.bin.zst");
+    let boundaries: std::collections::HashSet<usize> = PacketReader::new(&stream, INIT_LEN, 4096)
+        .map(|p| p.unwrap().at() as usize)
+        .collect();
+    let mut x = 99u64;
+    for _ in 0..500 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let cut = INIT_LEN + (x >> 33) as usize % (stream.len() - INIT_LEN);
+        let (_, err) = parse_all(&stream[..cut]);
+        match err {
+            // A cut exactly between packets leaves a valid, shorter channel.
+            None => assert!(boundaries.contains(&cut), "cut at {cut} parsed clean"),
+            Some(e) => {
+                assert_eq!(e.kind, FormatErrorKind::Truncated, "cut at {cut}");
+                assert!(e.offset as usize <= cut);
+            }
+        }
+    }
+}
+
+#[test]
 fn every_header_field_flipped_is_caught_or_harmless() {
     let stream = shared::read_zst("captures/qpl-2ch/conn-2.bin.zst");
     let first = PacketReader::new(&stream, INIT_LEN, 4096)
