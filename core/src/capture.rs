@@ -768,7 +768,8 @@ impl<'a> Capture<'a> {
     /// applied in stream order). Returns `(block name, contents)` in announcement order.
     ///
     /// Memory: the announced RAM (refused above `max_bytes`, so a hostile stream cannot
-    /// make this allocate more) plus the decoded pages of the multifd packets.
+    /// make this allocate more), one packet's decoded pages (≤ 512 KiB) at a time, and for
+    /// zstd the decoded stream of each channel.
     pub fn reconstruct_ram(&self, max_bytes: u64) -> Result<Vec<(String, Vec<u8>)>, CaptureError> {
         let announced: u64 = self.main.blocks.iter().map(|b| b.used_length).sum();
         if announced > max_bytes {
@@ -840,46 +841,61 @@ impl<'a> Capture<'a> {
     }
 
     /// Decode every channel's packets, then apply them in global `packet_num` order.
+    /// Apply the multifd packets in global `packet_num` order, decoding each as it is
+    /// applied: a channel's packets come in its own order within the global one, so one
+    /// decoder per channel keeps zlib streams sequential without holding decoded packets.
+    /// zstd channels are decoded whole first (see [`decode_zstd_channel`]).
     fn apply_multifd(&self, ram: &mut [(String, Vec<u8>)]) -> Result<(), CaptureError> {
-        let mut decoded: Vec<(u64, RamPacket<'a>, Vec<u8>)> = Vec::new();
-        for c in &self.channels {
-            let ram_packets = c.packets.iter().filter_map(|p| match p {
-                Packet::Ram(r) => Some(*r),
-                _ => None,
-            });
-            if self.method() == Some(Method::Zstd) {
-                let fail = |error| CaptureError::Page {
-                    channel: Some(c.init.id),
-                    at: 0,
-                    error,
-                };
-                let packets: Vec<RamPacket<'a>> = ram_packets.collect();
-                let payloads: Vec<&[u8]> = packets.iter().map(|r| r.payload).collect();
-                let all = decode_zstd_channel(&payloads).map_err(fail)?;
-                let mut pos = 0;
-                for r in packets {
-                    let len = r.normal_pages as usize * self.page_size;
-                    let pages = all
-                        .get(pos..pos + len)
-                        .ok_or(fail(PageErrorKind::ShortStream))?;
-                    pos += len;
-                    decoded.push((r.packet_num, r, pages.to_vec()));
+        let ps = self.page_size;
+        let mut order: Vec<(u64, usize, RamPacket<'a>)> = Vec::new();
+        for (c, ch) in self.channels.iter().enumerate() {
+            for p in &ch.packets {
+                if let Packet::Ram(r) = p {
+                    order.push((r.packet_num, c, *r));
                 }
-                continue;
-            }
-            let mut dec = PayloadDecoder::new(self.page_size);
-            for r in ram_packets {
-                let pages = dec.decode(&r).map_err(|error| CaptureError::Page {
-                    channel: Some(c.init.id),
-                    at: r.at,
-                    error,
-                })?;
-                decoded.push((r.packet_num, r, pages));
             }
         }
-        decoded.sort_by_key(|d| d.0);
-        let ps = self.page_size;
-        for (_, r, pages) in &decoded {
+        // Stable: equal packet numbers keep channel order.
+        order.sort_by_key(|o| o.0);
+        let mut decoders: Vec<PayloadDecoder> = self
+            .channels
+            .iter()
+            .map(|_| PayloadDecoder::new(ps))
+            .collect();
+        let mut zstd: Vec<Option<(Vec<u8>, usize)>> = self.channels.iter().map(|_| None).collect();
+        for (_, c, r) in order {
+            let id = self.channels[c].init.id;
+            let fail = |at, error| CaptureError::Page {
+                channel: Some(id),
+                at,
+                error,
+            };
+            let decoded;
+            let pages: &[u8] = if r.method() == Method::Zstd {
+                if zstd[c].is_none() {
+                    let payloads: Vec<&[u8]> = self.channels[c]
+                        .packets
+                        .iter()
+                        .filter_map(|p| match p {
+                            Packet::Ram(r) => Some(r.payload),
+                            _ => None,
+                        })
+                        .collect();
+                    zstd[c] = Some((decode_zstd_channel(&payloads).map_err(|e| fail(0, e))?, 0));
+                }
+                let (all, pos) = zstd[c]
+                    .as_mut()
+                    .ok_or(fail(r.at, PageErrorKind::ShortStream))?;
+                let len = r.normal_pages as usize * ps;
+                let slice = all
+                    .get(*pos..*pos + len)
+                    .ok_or(fail(r.at, PageErrorKind::ShortStream))?;
+                *pos += len;
+                slice
+            } else {
+                decoded = decoders[c].decode(&r).map_err(|e| fail(r.at, e))?;
+                &decoded
+            };
             let Some((_, block)) = ram.iter_mut().find(|(name, _)| name == r.block) else {
                 continue;
             };
