@@ -147,6 +147,8 @@ pub struct Anomaly {
     pub offset: u64,
     /// What was found.
     pub message: String,
+    /// For errors: the error a strict [`Capture::open`] reports.
+    pub cause: Option<CaptureError>,
 }
 
 /// Where a page of a capture comes from.
@@ -263,19 +265,20 @@ impl<'a> Capture<'a> {
         let mut anomalies = Vec::new();
         let mut main: Option<&'a [u8]> = None;
         let mut channels: Vec<Channel<'a>> = Vec::new();
-        let mut note = |severity, channel, offset, message: String| {
+        let mut note = |severity, channel, offset, message: String, cause: CaptureError| {
             anomalies.push(Anomaly {
                 severity,
                 channel,
                 offset,
                 message,
+                cause: Some(cause),
             })
         };
         for (file, &bytes) in files.iter().enumerate() {
             match bytes.get(..4) {
                 Some(m) if m == migration::MAGIC.to_be_bytes() => {
                     if main.is_some() {
-                        note(Severity::Error, None, 0, alloc::format!("file {file}: a second main channel (ignored)"));
+                        note(Severity::Error, None, 0, alloc::format!("file {file}: a second main channel (ignored)"), CaptureError::DuplicateChannel { file });
                     } else {
                         main = Some(bytes);
                     }
@@ -284,24 +287,24 @@ impl<'a> Capture<'a> {
                     let init = match ChannelInit::parse(bytes) {
                         Ok(init) => init,
                         Err(e) => {
-                            note(Severity::Error, None, e.offset, alloc::format!("file {file}: {e}"));
+                            note(Severity::Error, None, e.offset, alloc::format!("file {file}: {e}"), CaptureError::Multifd { channel: 0, error: e });
                             continue;
                         }
                     };
                     if channels.iter().any(|c| c.init.id == init.id) {
-                        note(Severity::Error, Some(init.id), 24, alloc::format!("file {file}: channel id {} appears twice (ignored)", init.id));
+                        note(Severity::Error, Some(init.id), 24, alloc::format!("file {file}: channel id {} appears twice (ignored)", init.id), CaptureError::DuplicateChannel { file });
                         continue;
                     }
                     let mut packets = Vec::new();
                     for p in PacketReader::new(bytes, multifd::INIT_LEN, page_size) {
                         match p {
                             Ok(p) => packets.push(p),
-                            Err(e) => note(Severity::Error, Some(init.id), e.offset, alloc::format!("{e}; the rest of the channel is unreadable")),
+                            Err(e) => note(Severity::Error, Some(init.id), e.offset, alloc::format!("{e}; the rest of the channel is unreadable"), CaptureError::Multifd { channel: init.id, error: e }),
                         }
                     }
                     channels.push(Channel { file, init, stream: bytes, packets });
                 }
-                _ => note(Severity::Error, None, 0, alloc::format!("file {file} is neither a main channel (QEVM) nor a multifd channel (ignored)")),
+                _ => note(Severity::Error, None, 0, alloc::format!("file {file} is neither a main channel (QEVM) nor a multifd channel (ignored)"), CaptureError::UnknownStream { file }),
             }
         }
         let main_bytes = main.ok_or(CaptureError::MissingMainChannel)?;
@@ -312,6 +315,7 @@ impl<'a> Capture<'a> {
                 None,
                 e.offset,
                 alloc::format!("{e}; the rest of the main channel is unreadable"),
+                CaptureError::Main(e),
             );
         }
         channels.sort_by_key(|c| c.init.id);
@@ -337,57 +341,15 @@ impl<'a> Capture<'a> {
     /// Open a capture and require it to be well-formed: the first [`Severity::Error`]
     /// anomaly fails the open.
     pub fn open(files: &[&'a [u8]], page_size: usize) -> Result<Self, CaptureError> {
-        // Strict opening keeps the precise error types of the first failure.
-        Self::open_strict(files, page_size)?;
-        Self::open_lenient(files, page_size)
-    }
-
-    fn open_strict(files: &[&'a [u8]], page_size: usize) -> Result<(), CaptureError> {
-        let mut main = None;
-        let mut channels: Vec<Channel<'a>> = Vec::new();
-        for (file, &bytes) in files.iter().enumerate() {
-            match bytes.get(..4) {
-                Some(m) if m == migration::MAGIC.to_be_bytes() => {
-                    if main.replace(bytes).is_some() {
-                        return Err(CaptureError::DuplicateChannel { file });
-                    }
-                }
-                Some(m) if m == multifd::MAGIC.to_be_bytes() => {
-                    let init = ChannelInit::parse(bytes)
-                        .map_err(|error| CaptureError::Multifd { channel: 0, error })?;
-                    if channels.iter().any(|c| c.init.id == init.id) {
-                        return Err(CaptureError::DuplicateChannel { file });
-                    }
-                    let packets = PacketReader::new(bytes, multifd::INIT_LEN, page_size)
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|error| CaptureError::Multifd {
-                            channel: init.id,
-                            error,
-                        })?;
-                    channels.push(Channel {
-                        file,
-                        init,
-                        stream: bytes,
-                        packets,
-                    });
-                }
-                _ => return Err(CaptureError::UnknownStream { file }),
-            }
+        let capture = Self::open_lenient(files, page_size)?;
+        match capture
+            .anomalies
+            .iter()
+            .find(|a| a.severity == Severity::Error)
+        {
+            Some(a) => Err(a.cause.clone().unwrap_or(CaptureError::MissingMainChannel)),
+            None => Ok(capture),
         }
-        let main_bytes = main.ok_or(CaptureError::MissingMainChannel)?;
-        let main =
-            migration::parse_main_stream(main_bytes, page_size).map_err(CaptureError::Main)?;
-        channels.sort_by_key(|c| c.init.id);
-        Self::check_channels(&channels)?;
-        let capture = Self {
-            kind: CaptureKind::Multifd,
-            main,
-            main_bytes,
-            channels,
-            page_size,
-            anomalies: Vec::new(),
-        };
-        capture.check_offsets()
     }
 
     /// Cross-checks that find anomalies in an opened capture: channel ids and uuids,
@@ -395,100 +357,120 @@ impl<'a> Capture<'a> {
     /// against the VM description.
     fn review(&mut self) {
         let mut found = Vec::new();
-        if let Err(CaptureError::Multifd { channel, error }) = Self::check_channels(&self.channels)
+        let error = |channel: u8, offset: u64, message: String, cause: CaptureError| Anomaly {
+            severity: Severity::Error,
+            channel: Some(channel),
+            offset,
+            message,
+            cause: Some(cause),
+        };
+        let warning = |channel: Option<u8>, offset: u64, message: String| Anomaly {
+            severity: Severity::Warning,
+            channel,
+            offset,
+            message,
+            cause: None,
+        };
+        if let Err(cause @ CaptureError::Multifd { channel, error: e }) =
+            Self::check_channels(&self.channels)
         {
-            found.push(Anomaly {
-                severity: Severity::Error,
-                channel: Some(channel),
-                offset: error.offset,
-                message: alloc::format!("{error}"),
-            });
+            found.push(error(channel, e.offset, alloc::format!("{e}"), cause));
         }
         let mut numbers: Vec<u64> = Vec::new();
         let mut sent: alloc::collections::BTreeMap<(&str, u64), u32> = Default::default();
         for c in &self.channels {
+            let id = c.init.id;
             let mut last = None;
             for p in &c.packets {
                 let Packet::Ram(r) = p else { continue };
                 numbers.push(r.packet_num);
                 if last.is_some_and(|l| r.packet_num <= l) {
-                    found.push(Anomaly {
-                        severity: Severity::Warning,
-                        channel: Some(c.init.id),
-                        offset: r.at + 24,
-                        message: alloc::format!(
-                            "packet_num {} does not increase on its channel",
-                            r.packet_num
-                        ),
-                    });
+                    let msg = alloc::format!(
+                        "packet_num {} does not increase on its channel",
+                        r.packet_num
+                    );
+                    found.push(warning(Some(id), r.at + 24, msg));
                 }
                 last = Some(r.packet_num);
-                if r.normal_pages + r.zero_pages > 0 {
-                    match self.main.block(r.block) {
-                        None => found.push(Anomaly {
-                            severity: Severity::Error,
-                            channel: Some(c.init.id),
+                if r.normal_pages + r.zero_pages == 0 {
+                    continue;
+                }
+                match self.main.block(r.block) {
+                    None => {
+                        let e = FormatError {
+                            kind: FormatErrorKind::BadOffset,
                             offset: r.at + 64,
-                            message: alloc::format!(
-                                "RAM block {:?} was never announced by the main channel",
-                                r.block
-                            ),
-                        }),
-                        Some(b) => {
-                            if let Err(e) = r.check_offsets_within(b.used_length) {
-                                found.push(Anomaly {
-                                    severity: Severity::Error,
-                                    channel: Some(c.init.id),
-                                    offset: e.offset,
-                                    message: alloc::format!(
-                                        "{e} (block {} is {} bytes)",
-                                        r.block,
-                                        b.used_length
-                                    ),
-                                });
-                            }
+                            field: "ramblock",
+                            value: 0,
+                        };
+                        let msg = alloc::format!(
+                            "RAM block {:?} was never announced by the main channel",
+                            r.block
+                        );
+                        found.push(error(
+                            id,
+                            e.offset,
+                            msg,
+                            CaptureError::Multifd {
+                                channel: id,
+                                error: e,
+                            },
+                        ));
+                    }
+                    Some(b) => {
+                        if let Err(e) = r.check_offsets_within(b.used_length) {
+                            let msg = alloc::format!(
+                                "{e} (block {} is {} bytes)",
+                                r.block,
+                                b.used_length
+                            );
+                            found.push(error(
+                                id,
+                                e.offset,
+                                msg,
+                                CaptureError::Multifd {
+                                    channel: id,
+                                    error: e,
+                                },
+                            ));
                         }
                     }
-                    for off in r.normal_offsets().chain(r.zero_offsets()) {
-                        *sent.entry((r.block, off)).or_default() += 1;
-                    }
+                }
+                for off in r.normal_offsets().chain(r.zero_offsets()) {
+                    *sent.entry((r.block, off)).or_default() += 1;
                 }
             }
         }
         numbers.sort_unstable();
         if numbers.windows(2).any(|w| w[0] == w[1]) {
-            found.push(Anomaly {
-                severity: Severity::Warning,
-                channel: None,
-                offset: 0,
-                message: "the same packet_num appears more than once across channels".into(),
-            });
+            found.push(warning(
+                None,
+                0,
+                "the same packet_num appears more than once across channels".into(),
+            ));
         }
         let resent = sent.values().filter(|&&n| n > 1).count();
         if resent > 0 {
-            found.push(Anomaly { severity: Severity::Info, channel: None, offset: 0,
-                message: alloc::format!("{resent} pages were sent more than once (a live migration re-sends dirtied pages)") });
+            found.push(Anomaly {
+                severity: Severity::Info,
+                channel: None,
+                offset: 0,
+                message: alloc::format!("{resent} pages were sent more than once (a live migration re-sends dirtied pages)"),
+                cause: None,
+            });
         }
         if let Some(v) = &self.main.vmdesc {
             let devices = self.main.device_sections().count();
             if devices != v.devices.len() {
-                found.push(Anomaly {
-                    severity: Severity::Warning,
-                    channel: None,
-                    offset: v.at,
-                    message: alloc::format!(
-                        "{devices} device sections found, the VM description lists {}",
-                        v.devices.len()
-                    ),
-                });
+                let msg = alloc::format!(
+                    "{devices} device sections found, the VM description lists {}",
+                    v.devices.len()
+                );
+                found.push(warning(None, v.at, msg));
             }
         } else if self.main.eof_at.is_some() {
-            found.push(Anomaly {
-                severity: Severity::Warning,
-                channel: None,
-                offset: self.main_bytes.len() as u64,
-                message: "no VM description after the end of the device state".into(),
-            });
+            let msg = "no VM description after the end of the device state".into();
+            found.push(warning(None, self.main_bytes.len() as u64, msg));
         }
         self.anomalies.extend(found);
     }
@@ -515,25 +497,6 @@ impl<'a> Capture<'a> {
             }
             if c.init.uuid != channels[0].init.uuid {
                 return Err(fail(FormatErrorKind::UuidMismatch, 8, 0));
-            }
-        }
-        Ok(())
-    }
-
-    /// Every page offset lies inside its announced block.
-    fn check_offsets(&self) -> Result<(), CaptureError> {
-        for c in &self.channels {
-            for p in &c.packets {
-                let Packet::Ram(r) = p else { continue };
-                if r.normal_pages + r.zero_pages == 0 {
-                    continue;
-                }
-                let len = self.main.block(r.block).map_or(0, |b| b.used_length);
-                r.check_offsets_within(len)
-                    .map_err(|error| CaptureError::Multifd {
-                        channel: c.init.id,
-                        error,
-                    })?;
             }
         }
         Ok(())
