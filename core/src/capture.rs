@@ -357,12 +357,13 @@ impl<'a> Capture<'a> {
     /// against the VM description.
     fn review(&mut self) {
         let mut found = Vec::new();
-        let error = |channel: u8, offset: u64, message: String, cause: CaptureError| Anomaly {
+        // An error in multifd channel `channel` at the field `e` names.
+        let error = |channel: u8, e: FormatError, message: String| Anomaly {
             severity: Severity::Error,
             channel: Some(channel),
-            offset,
+            offset: e.offset,
             message,
-            cause: Some(cause),
+            cause: Some(CaptureError::Multifd { channel, error: e }),
         };
         let warning = |channel: Option<u8>, offset: u64, message: String| Anomaly {
             severity: Severity::Warning,
@@ -371,10 +372,10 @@ impl<'a> Capture<'a> {
             message,
             cause: None,
         };
-        if let Err(cause @ CaptureError::Multifd { channel, error: e }) =
+        if let Err(CaptureError::Multifd { channel, error: e }) =
             Self::check_channels(&self.channels)
         {
-            found.push(error(channel, e.offset, alloc::format!("{e}"), cause));
+            found.push(error(channel, e, alloc::format!("{e}")));
         }
         let mut numbers: Vec<u64> = Vec::new();
         let mut sent: alloc::collections::BTreeMap<(&str, u64), u32> = Default::default();
@@ -407,15 +408,7 @@ impl<'a> Capture<'a> {
                             "RAM block {:?} was never announced by the main channel",
                             r.block
                         );
-                        found.push(error(
-                            id,
-                            e.offset,
-                            msg,
-                            CaptureError::Multifd {
-                                channel: id,
-                                error: e,
-                            },
-                        ));
+                        found.push(error(id, e, msg));
                     }
                     Some(b) => {
                         if let Err(e) = r.check_offsets_within(b.used_length) {
@@ -424,15 +417,7 @@ impl<'a> Capture<'a> {
                                 r.block,
                                 b.used_length
                             );
-                            found.push(error(
-                                id,
-                                e.offset,
-                                msg,
-                                CaptureError::Multifd {
-                                    channel: id,
-                                    error: e,
-                                },
-                            ));
+                            found.push(error(id, e, msg));
                         }
                     }
                 }

@@ -132,6 +132,19 @@ impl TokenSink for TokenBuffer<'_> {
     }
 }
 
+/// Length of the match between positions `cand` and `i` whose first 4 bytes are known to
+/// be equal, at most `max`.
+#[inline(always)]
+fn match_length(data: &[u8], cand: usize, i: usize, max: usize) -> usize {
+    MIN_HASHED_MATCH
+        + common_prefix(
+            data,
+            cand + MIN_HASHED_MATCH,
+            i + MIN_HASHED_MATCH,
+            max - MIN_HASHED_MATCH,
+        )
+}
+
 /// Output of a parse: tokens written and the position reached.
 pub(crate) struct Parsed {
     pub tokens: usize,
@@ -213,13 +226,7 @@ impl MatchFinder {
                 let dist = i - cand;
                 if dist <= WINDOW && read_u32(data, cand) == word {
                     let max = (end - i).min(MAX_MATCH);
-                    let len = MIN_HASHED_MATCH
-                        + common_prefix(
-                            data,
-                            cand + MIN_HASHED_MATCH,
-                            i + MIN_HASHED_MATCH,
-                            max - MIN_HASHED_MATCH,
-                        );
+                    let len = match_length(data, cand, i, max);
                     sink.matched(len, dist);
                     // Index only the match's last positions (LZ4's trick): inner positions
                     // rarely start a better match than the one just taken, and indexing
@@ -308,13 +315,7 @@ impl MatchFinder {
                 && data.get(cand + best.0) == data.get(i + best.0)
                 && read_u32(data, cand) == word
             {
-                let len = MIN_HASHED_MATCH
-                    + common_prefix(
-                        data,
-                        cand + MIN_HASHED_MATCH,
-                        i + MIN_HASHED_MATCH,
-                        max - MIN_HASHED_MATCH,
-                    );
+                let len = match_length(data, cand, i, max);
                 if len > best.0 {
                     best = (len, i - cand);
                     if len >= p.nice.min(max) {
