@@ -190,13 +190,11 @@ impl BlockWriter {
             + self.canned.dist.cost(&self.dist_freq)
             + self.extra_bits;
         let stored = stored_cost(raw.len(), bit_pos);
-        if stored < fixed && stored < canned {
-            (BlockKind::Stored, stored)
-        } else if fixed <= canned {
-            (BlockKind::Fixed, fixed)
-        } else {
-            (BlockKind::Canned, canned)
-        }
+        cheapest([
+            (BlockKind::Fixed, fixed),
+            (BlockKind::Canned, canned),
+            (BlockKind::Stored, stored),
+        ])
     }
 
     /// The cheapest encoding of `tokens` (which decode to `raw`) and its size in bits,
@@ -214,13 +212,11 @@ impl BlockWriter {
             + self.fixed_dist.cost(&self.dist_freq)
             + self.extra_bits;
         let stored = stored_cost(raw.len(), bit_pos);
-        if stored < fixed && stored < dynamic {
-            (BlockKind::Stored, stored)
-        } else if fixed <= dynamic {
-            (BlockKind::Fixed, fixed)
-        } else {
-            (BlockKind::Dynamic, dynamic)
-        }
+        cheapest([
+            (BlockKind::Fixed, fixed),
+            (BlockKind::Dynamic, dynamic),
+            (BlockKind::Stored, stored),
+        ])
     }
 
     /// Write the block as `kind` (from [`Self::choose`] on the same tokens).
@@ -360,6 +356,14 @@ impl BlockWriter {
             }
         }
     }
+}
+
+/// The cheapest of the priced encodings; on a tie the earlier one wins (fixed before a
+/// built code, both before stored).
+fn cheapest(options: [(BlockKind, u64); 3]) -> (BlockKind, u64) {
+    options
+        .into_iter()
+        .fold(options[0], |best, o| if o.1 < best.1 { o } else { best })
 }
 
 /// One past the last used symbol.
