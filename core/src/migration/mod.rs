@@ -8,6 +8,7 @@
 //! footer (`0x7e` + section id) followed by a plausible next record, and cross-checks the
 //! device sections it found against the VM description's device list.
 
+pub mod emit;
 mod error;
 mod stream;
 pub mod vmstate;

@@ -51,7 +51,17 @@ impl ChannelWriter {
     /// Append a SYNC packet (QEMU 10: flags 0x01, no method bits, no pages).
     pub fn sync(&self, packet_num: u64, out: &mut Vec<u8>) {
         let mut h = vec![0u8; header_len(self.page_size)];
-        put_header(&mut h, FLAG_SYNC, 0, 0, 0, 0, packet_num, "", &[]);
+        put_header(
+            &mut h,
+            FLAG_SYNC,
+            0,
+            0,
+            0,
+            0,
+            packet_num,
+            "",
+            core::iter::empty(),
+        );
         out.extend_from_slice(&h);
     }
 
@@ -65,58 +75,83 @@ impl ChannelWriter {
         zero: &[u64],
         out: &mut Vec<u8>,
     ) {
+        let mut payload = Vec::new();
+        if self.method == Method::None {
+            for p in normal {
+                payload.extend_from_slice(p.data);
+            }
+        } else {
+            self.compress_payload(normal, &mut payload);
+        }
+        self.ram_header(packet_num, block, normal, zero, payload.len(), out);
+        out.extend_from_slice(&payload);
+    }
+
+    /// Append just the header of a RAM packet whose payload is `payload_len` bytes (for
+    /// writers that send header and payload as separate slices).
+    pub fn ram_header(
+        &self,
+        packet_num: u64,
+        block: &str,
+        normal: &[OutPage<'_>],
+        zero: &[u64],
+        payload_len: usize,
+        out: &mut Vec<u8>,
+    ) {
         let capacity = PACKET_SIZE_BYTES / self.page_size;
         assert!(
             normal.len() + zero.len() <= capacity,
             "too many pages for one packet"
         );
-        let payload = self.payload(normal);
-        let offsets: Vec<u64> = normal
-            .iter()
-            .map(|p| p.offset)
-            .chain(zero.iter().copied())
-            .collect();
-        let mut h = vec![0u8; header_len(self.page_size)];
+        let start = out.len();
+        out.resize(start + header_len(self.page_size), 0);
+        let offsets = normal.iter().map(|p| p.offset).chain(zero.iter().copied());
         put_header(
-            &mut h,
+            &mut out[start..],
             self.method.flag(),
             capacity as u32,
             normal.len() as u32,
             zero.len() as u32,
-            payload.len() as u32,
+            payload_len as u32,
             packet_num,
             block,
-            &offsets,
+            offsets,
         );
-        out.extend_from_slice(&h);
-        out.extend_from_slice(&payload);
     }
 
-    fn payload(&mut self, normal: &[OutPage<'_>]) -> Vec<u8> {
+    /// The method this writer sends.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// Append the payload of a packet carrying `normal` (method none: the pages
+    /// themselves; qpl: be32 lengths then the pages; zlib: the channel stream's next part,
+    /// ending in a sync flush).
+    pub fn compress_payload(&mut self, normal: &[OutPage<'_>], out: &mut Vec<u8>) {
         match self.method {
             Method::Qpl => {
                 // be32 lengths first, then the pages: raw when they do not compress below
                 // page_size - 1 (QEMU's rule), else one raw deflate stream each.
-                let mut lens = Vec::with_capacity(4 * normal.len());
-                let mut data = Vec::new();
-                for p in normal {
-                    match compress_page(&mut self.compressor, p.data, &mut self.page_buf) {
+                let lens_at = out.len();
+                out.resize(lens_at + 4 * normal.len(), 0);
+                for (i, p) in normal.iter().enumerate() {
+                    let len = match compress_page(&mut self.compressor, p.data, &mut self.page_buf)
+                    {
                         PageEncoding::Compressed(n) => {
-                            lens.extend_from_slice(&(n as u32).to_be_bytes());
-                            data.extend_from_slice(&self.page_buf[..n]);
+                            out.extend_from_slice(&self.page_buf[..n]);
+                            n
                         }
                         PageEncoding::Raw => {
-                            lens.extend_from_slice(&(self.page_size as u32).to_be_bytes());
-                            data.extend_from_slice(p.data);
+                            out.extend_from_slice(p.data);
+                            self.page_size
                         }
-                    }
+                    };
+                    let at = lens_at + 4 * i;
+                    out[at..at + 4].copy_from_slice(&(len as u32).to_be_bytes());
                 }
-                lens.extend_from_slice(&data);
-                lens
             }
             Method::Zlib => {
                 let d = self.zlib.get_or_insert_with(|| Deflater::new(Level::Fast));
-                let mut out = Vec::new();
                 if !d.has_output() {
                     // The stream opens with a zlib header declaring the 4 KiB window.
                     out.extend_from_slice(&crate::container::zlib_header(self.compressor.level()));
@@ -127,11 +162,14 @@ impl ChannelWriter {
                     } else {
                         Flush::None
                     };
-                    d.compress(p.data, flush, &mut out);
+                    d.compress(p.data, flush, out);
                 }
-                out
             }
-            _ => normal.iter().flat_map(|p| p.data.iter().copied()).collect(),
+            _ => {
+                for p in normal {
+                    out.extend_from_slice(p.data);
+                }
+            }
         }
     }
 }
@@ -147,7 +185,7 @@ fn put_header(
     size: u32,
     packet_num: u64,
     block: &str,
-    offsets: &[u64],
+    offsets: impl Iterator<Item = u64>,
 ) {
     h[0..4].copy_from_slice(&MAGIC.to_be_bytes());
     h[4..8].copy_from_slice(&VERSION.to_be_bytes());
@@ -160,7 +198,7 @@ fn put_header(
     let name = block.as_bytes();
     let n = name.len().min(255);
     h[64..64 + n].copy_from_slice(&name[..n]);
-    for (i, off) in offsets.iter().enumerate() {
+    for (i, off) in offsets.enumerate() {
         h[320 + 8 * i..328 + 8 * i].copy_from_slice(&off.to_be_bytes());
     }
 }
