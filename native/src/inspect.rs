@@ -2,6 +2,7 @@
 //! write its RAM blocks out.
 
 use pageflate_core::capture::{Capture, CaptureKind};
+use pageflate_core::migration::MainStream;
 use pageflate_core::multifd::Packet;
 use serde_json::{json, Value};
 use std::fmt;
@@ -340,22 +341,33 @@ pub fn extract(
         std::fs::write(&path, data)?;
         written.push(path);
     }
-    if let Some(v) = &capture.main.vmdesc {
+    written.extend(write_device_state(&capture.main, capture.main_bytes, dir)?);
+    Ok(written)
+}
+
+/// Write a main stream's device state into `dir`: `vmdesc.json`, `device-state/<id>.<instance>.bin`
+/// per section, and `device-state.json` with the fields the VM description names.
+pub fn write_device_state(
+    main: &MainStream<'_>,
+    main_bytes: &[u8],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, Box<dyn std::error::Error>> {
+    let mut written = Vec::new();
+    if let Some(v) = &main.vmdesc {
         let path = dir.join("vmdesc.json");
-        std::fs::write(&path, &capture.main_bytes[v.json.clone()])?;
+        std::fs::write(&path, &main_bytes[v.json.clone()])?;
         written.push(path);
     }
     let state_dir = dir.join("device-state");
     std::fs::create_dir_all(&state_dir)?;
-    let desc: Option<Value> = capture
-        .main
+    let desc: Option<Value> = main
         .vmdesc
         .as_ref()
-        .and_then(|v| serde_json::from_slice(&capture.main_bytes[v.json.clone()]).ok());
+        .and_then(|v| serde_json::from_slice(&main_bytes[v.json.clone()]).ok());
     let described = desc.as_ref().and_then(|d| d["devices"].as_array());
     let mut named = serde_json::Map::new();
-    for (i, s) in capture.main.device_sections().enumerate() {
-        let data = &capture.main_bytes[s.data.clone()];
+    for (i, s) in main.device_sections().enumerate() {
+        let data = &main_bytes[s.data.clone()];
         let path = state_dir.join(format!("{}.{}.bin", file_safe(s.idstr), s.instance_id));
         std::fs::write(&path, data)?;
         written.push(path);

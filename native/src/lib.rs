@@ -1,11 +1,13 @@
-//! pageflate: the native library (IAA, multifd thread pools, transports) over pageflate-core.
-//!
-//! Today: the bundled sample and its decoding ([`sample`], [`demo`]); capture inspection
-//! and extraction ([`inspect`]).
+//! pageflate: the native library over pageflate-core — guest memory ([`ram`]), channels
+//! ([`transport`]), the multifd sender and receiver thread pools ([`multifd`]), the
+//! migration demo ([`demo`]) and capture inspection ([`inspect`]).
 #![deny(missing_docs)]
 
 pub use pageflate_core as core;
 
 pub mod demo;
 pub mod inspect;
+pub mod multifd;
+pub mod ram;
 pub mod sample;
+pub mod transport;

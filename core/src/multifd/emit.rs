@@ -98,25 +98,17 @@ impl ChannelWriter {
         payload_len: usize,
         out: &mut Vec<u8>,
     ) {
-        let capacity = PACKET_SIZE_BYTES / self.page_size;
-        assert!(
-            normal.len() + zero.len() <= capacity,
-            "too many pages for one packet"
-        );
-        let start = out.len();
-        out.resize(start + header_len(self.page_size), 0);
-        let offsets = normal.iter().map(|p| p.offset).chain(zero.iter().copied());
-        put_header(
-            &mut out[start..],
-            self.method.flag(),
-            capacity as u32,
-            normal.len() as u32,
-            zero.len() as u32,
-            payload_len as u32,
+        let offsets: Vec<u64> = normal.iter().map(|p| p.offset).collect();
+        let h = RamHeader {
+            method: self.method,
+            page_size: self.page_size,
             packet_num,
             block,
-            offsets,
-        );
+            normal: &offsets,
+            zero,
+            payload_len,
+        };
+        h.write(out);
     }
 
     /// The method this writer sends.
@@ -171,6 +163,50 @@ impl ChannelWriter {
                 }
             }
         }
+    }
+}
+
+/// The fields of a RAM packet header, for writers that frame packets themselves.
+#[derive(Debug, Clone, Copy)]
+pub struct RamHeader<'a> {
+    /// Compression method (its flag goes into `flags`).
+    pub method: Method,
+    /// Page size.
+    pub page_size: usize,
+    /// Global packet number.
+    pub packet_num: u64,
+    /// RAM block id string.
+    pub block: &'a str,
+    /// Offsets of the pages whose data is in the payload.
+    pub normal: &'a [u64],
+    /// Offsets of zero pages.
+    pub zero: &'a [u64],
+    /// Payload bytes that follow the header.
+    pub payload_len: usize,
+}
+
+impl RamHeader<'_> {
+    /// Append the header (`header_len(page_size)` bytes). Panics if more pages are given
+    /// than one packet holds (`512 KiB / page_size`).
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let capacity = PACKET_SIZE_BYTES / self.page_size;
+        assert!(
+            self.normal.len() + self.zero.len() <= capacity,
+            "too many pages for one packet"
+        );
+        let start = out.len();
+        out.resize(start + header_len(self.page_size), 0);
+        put_header(
+            &mut out[start..],
+            self.method.flag(),
+            capacity as u32,
+            self.normal.len() as u32,
+            self.zero.len() as u32,
+            self.payload_len as u32,
+            self.packet_num,
+            self.block,
+            self.normal.iter().chain(self.zero.iter()).copied(),
+        );
     }
 }
 

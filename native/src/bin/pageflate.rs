@@ -1,9 +1,19 @@
 //! The pageflate command-line tool.
 
 use clap::{Parser, Subcommand};
-use pageflate::demo::decode_sample;
-use std::path::PathBuf;
+use indicatif::{ProgressBar, ProgressStyle};
+use pageflate::core::deflate::Level;
+use pageflate::core::multifd::Method;
+use pageflate::demo::{run_demo, DemoOptions};
+use pageflate::multifd::{
+    channels_json, receive, render_channels, send, Received, RecvOptions, SendOptions,
+};
+use pageflate::ram::{Backing, SourceRam};
+use pageflate::transport::{Endpoint, Listener};
+use serde_json::json;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -18,8 +28,74 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Decode the bundled real QEMU qpl pages and verify them against the guest's RAM (default).
+    /// Migrate a realistic 64 MiB guest image over loopback (2 channels, qpl), verify it
+    /// bit for bit and record the capture (the default command).
     Demo {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Migrate this image instead of the generated one (file, .zst file or block directory).
+        #[arg(long)]
+        image: Option<PathBuf>,
+        /// Multifd channels.
+        #[arg(long, default_value_t = 2)]
+        channels: usize,
+        /// Compression method.
+        #[arg(long, value_enum, default_value_t = SendMethod::Qpl)]
+        method: SendMethod,
+        /// Where to record the capture (for `pageflate inspect` and the web inspector).
+        #[arg(long, default_value = "pageflate-demo-capture")]
+        record: PathBuf,
+    },
+    /// Send a guest-memory image to a receiver (`pageflate recv`) as QEMU's multifd does.
+    Send {
+        /// The image: a raw file (one block, pc.ram), a .zst file, or a directory of
+        /// `<block>.bin` files as `extract` and `recv --out` write.
+        image: PathBuf,
+        /// Receiver address: tcp:HOST:PORT, unix:PATH or file:DIR.
+        #[arg(long)]
+        to: String,
+        /// Multifd channels (1-255).
+        #[arg(long, default_value_t = 2)]
+        channels: usize,
+        /// Compression method.
+        #[arg(long, value_enum, default_value_t = SendMethod::Qpl)]
+        method: SendMethod,
+        /// Compression level for qpl and zlib.
+        #[arg(long, value_enum, default_value_t = SendLevel::Fast)]
+        level: SendLevel,
+        /// Also record every channel into this directory (a capture).
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Receive a migration (from `pageflate send` or a QEMU source with multifd) and write
+    /// its RAM blocks and device state into a directory.
+    Recv {
+        /// Address to listen on: tcp:HOST:PORT, unix:PATH, or file:DIR to replay recorded
+        /// channel files (conn-K.bin or .bin.zst).
+        #[arg(long)]
+        listen: String,
+        /// Output directory: `<block>.bin` per RAM block, device-state/, vmdesc.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// Multifd channels to expect (the source's multifd-channels).
+        #[arg(long)]
+        channels: Option<usize>,
+        /// Also record every channel into this directory (a capture).
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// Largest RAM the source may announce, in MiB.
+        #[arg(long, default_value_t = 65536)]
+        max_ram_mib: u64,
+        /// Seconds a channel may stay silent (and to wait for a source).
+        #[arg(long, default_value_t = 60)]
+        idle_timeout: u64,
+        /// Do not touch destination memory before receiving into it.
+        #[arg(long)]
+        no_prefault: bool,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -44,13 +120,227 @@ enum Command {
     },
 }
 
+/// Methods pageflate sends.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SendMethod {
+    /// No compression.
+    None,
+    /// One raw deflate stream per 4 KiB page (QEMU's qpl method).
+    Qpl,
+    /// One zlib stream per channel (QEMU's zlib method).
+    Zlib,
+}
+
+impl SendMethod {
+    fn method(self) -> Method {
+        match self {
+            SendMethod::None => Method::None,
+            SendMethod::Qpl => Method::Qpl,
+            SendMethod::Zlib => Method::Zlib,
+        }
+    }
+}
+
+/// Compression levels.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SendLevel {
+    /// Greedy parsing, one probe: QEMU's level-1 role.
+    Fast,
+    /// Lazy parsing with hash chains: smaller output.
+    Dense,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Demo { json: false }) {
-        Command::Demo { json } => demo(json),
+    let default = Command::Demo {
+        json: false,
+        image: None,
+        channels: 2,
+        method: SendMethod::Qpl,
+        record: "pageflate-demo-capture".into(),
+    };
+    match cli.command.unwrap_or(default) {
+        Command::Demo {
+            json,
+            image,
+            channels,
+            method,
+            record,
+        } => demo(json, image, channels, method.method(), &record),
+        Command::Send {
+            image,
+            to,
+            channels,
+            method,
+            level,
+            record,
+            json,
+        } => {
+            let level = match level {
+                SendLevel::Fast => Level::Fast,
+                SendLevel::Dense => Level::Dense,
+            };
+            let opts = SendOptions {
+                channels,
+                method: method.method(),
+                level,
+                record,
+            };
+            send_cmd(&image, &to, &opts, json)
+        }
+        Command::Recv {
+            listen,
+            out,
+            channels,
+            record,
+            max_ram_mib,
+            idle_timeout,
+            no_prefault,
+            json,
+        } => {
+            let opts = RecvOptions {
+                channels,
+                backing: Backing::Dir(out),
+                record,
+                max_ram: max_ram_mib << 20,
+                idle_timeout: Duration::from_secs(idle_timeout.max(1)),
+                prefault: !no_prefault,
+                ..RecvOptions::default()
+            };
+            recv_cmd(&listen, &opts, json)
+        }
         Command::Inspect { paths, json } => inspect(&paths, json),
         Command::Extract { paths, out } => extract(&paths, &out),
     }
+}
+
+fn page_bar(pages: u64, json: bool) -> ProgressBar {
+    if json {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(pages);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {pos}/{len} pages, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+fn send_cmd(image: &Path, to: &str, opts: &SendOptions, json: bool) -> ExitCode {
+    let to = match Endpoint::parse(to) {
+        Ok(t) => t,
+        Err(e) => return fail("send", &e),
+    };
+    let ram = match SourceRam::open(image, 4096) {
+        Ok(r) => r,
+        Err(e) => return fail("send", &e.to_string()),
+    };
+    let bar = page_bar(ram.total_bytes() / 4096, json);
+    bar.set_message(format!("sending to {to}"));
+    let result = send(&ram, &to, opts, &|n| bar.inc(n));
+    bar.finish_and_clear();
+    match result {
+        Ok(r) => {
+            let secs = r.elapsed.as_secs_f64().max(1e-9);
+            if json {
+                let doc = json!({
+                    "method": r.method.name(), "ram_bytes": r.ram_bytes,
+                    "wire_bytes": r.wire_bytes(), "main_bytes": r.main_bytes,
+                    "seconds": secs, "mb_per_s": r.ram_bytes as f64 / secs / 1e6,
+                    "channels": channels_json(&r.channels),
+                });
+                emit(&format!("{doc:#}\n"))
+            } else {
+                println!(
+                    "pageflate send: {} bytes of RAM to {to}, method {}, {} channels",
+                    r.ram_bytes,
+                    r.method.name(),
+                    r.channels.len()
+                );
+                print!("{}", render_channels(&r.channels, 4096));
+                println!(
+                    "  {:.0} ms, {:.0} MB/s of RAM, {} bytes on the wire (ratio {:.3})",
+                    secs * 1e3,
+                    r.ram_bytes as f64 / secs / 1e6,
+                    r.wire_bytes(),
+                    r.wire_bytes() as f64 / r.ram_bytes.max(1) as f64
+                );
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => fail(
+            "send",
+            &format!("{e}\n  (is `pageflate recv --listen ...` running at {to}?)"),
+        ),
+    }
+}
+
+fn recv_cmd(listen: &str, opts: &RecvOptions, json: bool) -> ExitCode {
+    let at = match Endpoint::parse(listen) {
+        Ok(t) => t,
+        Err(e) => return fail("recv", &e),
+    };
+    let listener = match Listener::bind(&at) {
+        Ok(l) => l,
+        Err(e) => return fail("recv", &format!("cannot listen on {at}: {e}")),
+    };
+    if !json {
+        eprintln!("pageflate recv: listening on {}", listener.local_addr());
+    }
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new_spinner();
+        b.set_style(
+            ProgressStyle::with_template("{spinner} received {bytes} ({bytes_per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        b
+    };
+    let result = receive(listener, opts, &|n| bar.inc(n));
+    bar.finish_and_clear();
+    match result {
+        Ok(Received { report: r, .. }) => {
+            let ram: u64 = r.blocks.iter().map(|b| b.1).sum();
+            let secs = r.elapsed.as_secs_f64().max(1e-9);
+            if json {
+                let doc = json!({
+                    "method": r.method.map(|m| m.name()),
+                    "blocks": r.blocks.iter().map(|(n, l)| json!({"name": n, "bytes": l})).collect::<Vec<_>>(),
+                    "main_bytes": r.main_bytes, "main_pages": r.main_pages,
+                    "device_sections": r.device_sections, "seconds": secs,
+                    "channels": channels_json(&r.channels),
+                    "files": r.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+                });
+                emit(&format!("{doc:#}\n"))
+            } else {
+                println!(
+                    "pageflate recv: migration complete, method {}, {} RAM blocks ({ram} bytes), {} device sections, {:.0} ms",
+                    r.method.map_or("(no pages)", |m| m.name()),
+                    r.blocks.len(),
+                    r.device_sections,
+                    secs * 1e3
+                );
+                if !r.channels.is_empty() {
+                    print!("{}", render_channels(&r.channels, 4096));
+                }
+                if r.main_pages > 0 {
+                    println!("  pages in the main stream: {}", r.main_pages);
+                }
+                println!("  {} files written", r.files.len());
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => fail("recv", &e.to_string()),
+    }
+}
+
+fn fail(cmd: &str, what: &str) -> ExitCode {
+    eprintln!("pageflate {cmd}: {what}");
+    ExitCode::from(2)
 }
 
 fn inspect(paths: &[PathBuf], json: bool) -> ExitCode {
@@ -108,45 +398,41 @@ fn extract(paths: &[PathBuf], out: &std::path::Path) -> ExitCode {
     }
 }
 
-fn demo(json: bool) -> ExitCode {
-    let r = decode_sample();
-    if json {
-        let failures: Vec<_> = r
-            .failures
-            .iter()
-            .map(|(offset, e)| serde_json::json!({"offset": offset, "error": e}))
-            .collect();
-        let doc = serde_json::json!({
-            "pages": r.pages, "raw_pages": r.raw_pages, "wire_bytes": r.wire_bytes,
-            "verified": r.verified, "decode_mb_per_s": r.decode_mb_per_s, "failures": failures,
-        });
-        println!("{doc:#}");
-    } else {
-        println!("pageflate demo: bundled sample of real QEMU 10.0.2 qpl pages (captures/qpl-2ch, channel 0)");
-        println!("  pages decoded        {:>10}", r.pages);
-        println!("  raw pages            {:>10}", r.raw_pages);
-        println!("  bytes on the wire    {:>10}", r.wire_bytes);
-        println!("  bytes decoded        {:>10}", r.pages * 4096);
-        println!(
-            "  ratio (wire/decoded) {:>10.3}",
-            r.wire_bytes as f64 / (r.pages * 4096) as f64
-        );
-        println!(
-            "  decode speed         {:>10.0} MB/s (one core, best of 20 passes)",
-            r.decode_mb_per_s
-        );
-        println!(
-            "  verified vs guest RAM{:>10} of {} pages (SHA-256)",
-            r.verified, r.pages
-        );
-        for (offset, e) in &r.failures {
-            eprintln!("  FAILED page at pc.ram 0x{offset:x}: {e}");
+fn demo(
+    json: bool,
+    image: Option<PathBuf>,
+    channels: usize,
+    method: Method,
+    record: &Path,
+) -> ExitCode {
+    let opts = DemoOptions {
+        image,
+        channels,
+        method,
+        record: record.to_path_buf(),
+    };
+    let bar = page_bar(0, json);
+    bar.set_message("migrating");
+    let result = run_demo(&opts, &|total, n| {
+        bar.set_length(total);
+        bar.inc(n)
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(r) => {
+            if json {
+                emit(&format!("{:#}\n", r.to_json()));
+            } else {
+                emit(&r.render());
+            }
+            if r.is_verified() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("pageflate demo: verification FAILED (see above)");
+                ExitCode::FAILURE
+            }
         }
-    }
-    if r.failures.is_empty() && r.verified == r.pages {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+        Err(e) => fail("demo", &e),
     }
 }
 
