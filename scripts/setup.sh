@@ -32,6 +32,19 @@ command -v npm >/dev/null || missing+=(npm)
 command -v python3 >/dev/null || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
+# QEMU 10.0.2 for the real-migration tests: Debian's qemu-system-x86 from bookworm-backports,
+# taken from the same mirror the machine's other Debian sources use.
+if ! qemu-system-x86_64 --version 2>/dev/null | grep -q 'version 10\.0\.2'; then
+  mirror=$(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+           | grep -v security | head -n1 | tr -d ' ')
+  mirror=${mirror:-http://deb.debian.org/debian}
+  say "adding bookworm-backports from $mirror"
+  echo "deb ${mirror%/} bookworm-backports main" > /etc/apt/sources.list.d/pageflate-bookworm-backports.list
+  apt_updated=
+  apt_install -t bookworm-backports --no-install-recommends qemu-system-x86
+  qemu-system-x86_64 --version | head -n1
+fi
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown

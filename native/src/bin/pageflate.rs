@@ -287,9 +287,7 @@ fn recv_cmd(listen: &str, opts: &RecvOptions, json: bool) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail("recv", &format!("cannot listen on {at}: {e}")),
     };
-    if !json {
-        eprintln!("pageflate recv: listening on {}", listener.local_addr());
-    }
+    eprintln!("pageflate recv: listening on {}", listener.local_addr());
     let bar = if json {
         ProgressBar::hidden()
     } else {

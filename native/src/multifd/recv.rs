@@ -28,7 +28,7 @@ use pageflate_core::InflateOptions;
 use std::fmt;
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -166,6 +166,8 @@ struct Shared<'a> {
     channel_ids: Mutex<Vec<u8>>,
     method: Mutex<Option<Method>>,
     main_done: Mutex<Option<Instant>>,
+    /// Connections that closed without sending anything (not counted as channels).
+    empty_connections: AtomicUsize,
     progress: &'a (dyn Fn(u64) + Sync),
 }
 
@@ -235,8 +237,12 @@ fn stopped(origin: Origin) -> RecvError {
 }
 
 enum Outcome {
-    Main { bytes: Vec<u8> },
+    Main {
+        bytes: Vec<u8>,
+    },
     Channel(ChannelStats),
+    /// Connected and closed without a byte (a port probe): not a channel.
+    Empty,
 }
 
 /// Receive one migration from `listener`. `progress` is called with bytes as they arrive.
@@ -274,6 +280,7 @@ pub fn receive(
         channel_ids: Mutex::new(Vec::new()),
         method: Mutex::new(None),
         main_done: Mutex::new(None),
+        empty_connections: AtomicUsize::new(0),
         progress,
     };
     let start = Instant::now();
@@ -314,7 +321,8 @@ pub fn receive(
                 ));
                 break;
             }
-            if accepting && limit.is_some_and(|l| threads.len() >= l) {
+            let counted = threads.len() - shared.empty_connections.load(Ordering::SeqCst);
+            if accepting && limit.is_some_and(|l| counted >= l) {
                 accepting = false;
             }
             if !accepting {
@@ -416,6 +424,7 @@ fn finish(
         match o? {
             Outcome::Main { bytes } => main = Some(bytes),
             Outcome::Channel(c) => channels.push(c),
+            Outcome::Empty => {}
         }
     }
     let main = main.ok_or_else(|| error(Origin::Receiver, None, "no main channel connected"))?;
@@ -535,7 +544,8 @@ fn connection_thread(mut conn: Conn, shared: &Shared<'_>) -> Result<Outcome, Rec
     let idle = shared.opts.idle_timeout;
     let mut magic = [0u8; 4];
     if !read_record(&mut conn, &mut magic, origin, 0, idle)? {
-        return Err(error(origin, Some(0), "closed before sending anything"));
+        shared.empty_connections.fetch_add(1, Ordering::SeqCst);
+        return Ok(Outcome::Empty);
     }
     (shared.progress)(4);
     match u32::from_be_bytes(magic) {
