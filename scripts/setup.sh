@@ -36,7 +36,7 @@ if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 # taken from the same mirror the machine's other Debian sources use.
 if ! qemu-system-x86_64 --version 2>/dev/null | grep -q 'version 10\.0\.2'; then
   mirror=$(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-           | grep -v security | head -n1 | tr -d ' ')
+           | grep -v security | head -n1 | tr -d ' ' || true)
   mirror=${mirror:-http://deb.debian.org/debian}
   say "adding bookworm-backports from $mirror"
   echo "deb ${mirror%/} bookworm-backports main" > /etc/apt/sources.list.d/pageflate-bookworm-backports.list
