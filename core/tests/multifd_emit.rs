@@ -34,6 +34,9 @@ fn emitted_channels_round_trip() {
                 &mut stream,
             );
             let mut sent = Vec::new();
+            // A packet of zero pages only: no payload bytes in any method (for zlib, the
+            // stream header must wait for the first real page).
+            w.ram_packet(99, "pc.ram", &[], &[1 << 30], &mut stream);
             for (num, chunk) in pages.chunks(100).enumerate() {
                 let normal: Vec<OutPage<'_>> = chunk
                     .iter()
@@ -64,11 +67,14 @@ fn emitted_channels_round_trip() {
                 }
                 assert_eq!(r.method(), method);
                 assert_eq!(r.zero_pages, 1);
+                if r.normal_pages == 0 {
+                    assert!(r.payload.is_empty(), "{method:?}: payload without pages");
+                }
                 assert_eq!(r.block, "pc.ram");
                 got.extend(dec.decode(&r).expect("payload decodes"));
                 zlib_payload.extend_from_slice(r.payload);
             }
-            assert_eq!(packets, 6);
+            assert_eq!(packets, 7);
             let want: Vec<u8> = sent.concat();
             assert!(got == want, "{method:?} {level:?}: pages differ");
             if method == Method::Zlib {

@@ -186,3 +186,130 @@ fn corrupted_capture_fails_with_channel_and_offset() {
     assert_eq!(r["anomalies"][0]["channel"], 1);
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+#[test]
+fn demo_migrates_verifies_and_records_an_inspectable_capture() {
+    let record = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("demo-capture");
+    let out = pageflate(&["demo", "--json", "--record", record.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["verified"], true, "{r}");
+    assert_eq!(r["mismatched_pages"], 0);
+    assert_eq!(r["sha256"]["source"], r["sha256"]["destination"]);
+    assert_eq!(r["sender"], r["receiver"], "sender and receiver counters");
+    assert_eq!(r["method"], "qpl");
+    let inspect = pageflate(&["inspect", "--json", record.to_str().unwrap()]);
+    assert!(
+        inspect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&inspect.stderr)
+    );
+    let i: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(i["method"], "qpl", "{i}");
+}
+
+#[test]
+fn send_and_recv_processes_migrate_an_image_directory_over_tcp() {
+    // The image: the zstd-2ch capture's RAM blocks, extracted.
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-send-recv");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let image = tmp.join("image");
+    let capture = shared().join("captures/zstd-2ch");
+    let ex = pageflate(&[
+        "extract",
+        capture.to_str().unwrap(),
+        "-o",
+        image.to_str().unwrap(),
+    ]);
+    assert!(
+        ex.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ex.stderr)
+    );
+    // Only the block images: send takes every *.bin of the directory.
+    let _ = std::fs::remove_dir_all(image.join("device-state"));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = tmp.join("received");
+    let mut recv = Command::new(env!("CARGO_BIN_EXE_pageflate"))
+        .args([
+            "recv",
+            "--listen",
+            &format!("tcp:127.0.0.1:{port}"),
+            "--channels",
+            "4",
+        ])
+        .args(["--json", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(recv.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert!(line.contains("listening"), "{line}");
+    let sent = pageflate(&[
+        "send",
+        image.to_str().unwrap(),
+        "--to",
+        &format!("tcp:127.0.0.1:{port}"),
+        "--channels",
+        "4",
+        "--method",
+        "zlib",
+        "--json",
+    ]);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let got = recv.wait_with_output().unwrap();
+    assert!(got.status.success(), "recv failed");
+    let r: Value = serde_json::from_slice(&got.stdout).unwrap();
+    assert_eq!(r["method"], "zlib");
+    assert_eq!(r["channels"].as_array().unwrap().len(), 4);
+    let mut blocks = 0;
+    for entry in std::fs::read_dir(&image).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|x| x == "bin") {
+            let name = p.file_name().unwrap();
+            assert!(
+                std::fs::read(&p).unwrap() == std::fs::read(out.join(name)).unwrap(),
+                "{name:?} differs after send → recv"
+            );
+            blocks += 1;
+        }
+    }
+    assert!(blocks >= 5, "only {blocks} blocks");
+}
+
+#[test]
+fn send_without_a_receiver_says_what_to_do() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let corpus = shared().join("corpus/guest-ram-a-64M.bin.zst");
+    let out = pageflate(&[
+        "send",
+        corpus.to_str().unwrap(),
+        "--to",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("main channel: cannot connect"), "{err}");
+    assert!(err.contains("pageflate recv"), "{err}");
+    let out = pageflate(&["send", "/nonexistent.img", "--to", "127.0.0.1:1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.img"));
+}

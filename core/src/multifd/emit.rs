@@ -142,6 +142,9 @@ impl ChannelWriter {
                     out[at..at + 4].copy_from_slice(&(len as u32).to_be_bytes());
                 }
             }
+            // A packet of zero pages only carries no zlib bytes at all (as QEMU's: it
+            // calls deflate once per page), so the stream header waits for a real page.
+            Method::Zlib if normal.is_empty() => {}
             Method::Zlib => {
                 let d = self.zlib.get_or_insert_with(|| Deflater::new(Level::Fast));
                 if !d.has_output() {
