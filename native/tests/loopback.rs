@@ -200,3 +200,80 @@ fn every_qemu_capture_replays_into_recv() {
         assert!(out.join("vmdesc.json").is_file(), "{name}");
     }
 }
+
+/// Guest memory the test changes between rounds, as a VMM's guest does while it runs.
+struct GuestMemory(std::cell::UnsafeCell<Vec<u8>>);
+
+// SAFETY (test only): the memory is written only between `Session::sync` calls, when no
+// channel thread reads it.
+unsafe impl Sync for GuestMemory {}
+
+impl AsRef<[u8]> for GuestMemory {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: see the `Sync` impl.
+        unsafe { &*self.0.get() }
+    }
+}
+
+#[test]
+fn a_session_sends_rounds_of_dirty_pages_and_the_newest_copy_wins() {
+    let mem = Arc::new(GuestMemory(std::cell::UnsafeCell::new(generate_image(
+        4 << 20,
+    ))));
+    let ram = SourceRam::from_blocks(
+        4096,
+        vec![SourceBlock {
+            name: "pc.ram".into(),
+            data: mem.clone(),
+        }],
+    )
+    .unwrap();
+    let listener = Listener::bind(&Endpoint::Tcp("127.0.0.1:0".into())).unwrap();
+    let to = listener.local_addr();
+    let recv_opts = RecvOptions {
+        channels: Some(4),
+        ..RecvOptions::default()
+    };
+    let opts = SendOptions {
+        channels: 4,
+        method: Method::Qpl,
+        ..SendOptions::default()
+    };
+    std::thread::scope(|s| {
+        let receiver = s.spawn(|| receive(listener, &recv_opts, &|_| {}));
+        let rounds = pageflate::multifd::session(&ram, &to, &opts, &|_| {}, |session| {
+            session.send_all()?;
+            // Three more rounds: the guest rewrites some pages, they are sent again.
+            for round in 1..=3u8 {
+                session.sync()?;
+                let dirty: Vec<usize> = (0..1024)
+                    .filter(|p| p % (3 + round as usize) == 0)
+                    .collect();
+                // SAFETY: after `sync` no channel reads the memory until the next send.
+                let bytes = unsafe { &mut *mem.0.get() };
+                for &p in &dirty {
+                    bytes[p * 4096..(p + 1) * 4096].fill(round.wrapping_mul(37));
+                }
+                session.send_pages(0, &dirty)?;
+            }
+            Ok(3)
+        });
+        let (rounds, report) = rounds.expect("session");
+        assert_eq!(rounds, 3);
+        let mut got = receiver.join().unwrap().expect("receive");
+        assert!(
+            got.ram.block_bytes(0) == (*mem).as_ref(),
+            "the destination does not hold the newest copy of every page"
+        );
+        let syncs: u64 = report.channels.iter().map(|c| c.sync_packets).sum();
+        assert_eq!(syncs, 4 * 4, "one SYNC per channel and round");
+        assert_eq!(
+            got.report
+                .channels
+                .iter()
+                .map(|c| c.sync_packets)
+                .sum::<u64>(),
+            syncs
+        );
+    });
+}

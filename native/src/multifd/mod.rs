@@ -17,7 +17,7 @@ pub mod zero;
 
 pub use engine::{PageEngine, SoftwareEngine};
 pub use recv::{receive, Received, RecvError, RecvOptions, RecvReport};
-pub use send::{send, SendError, SendOptions, SendReport};
+pub use send::{send, session, SendError, SendOptions, SendReport, Session};
 
 /// Per-channel counters, on either side.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,6 +9,9 @@
 //! global counter and writes header and payload with one vectored write. At the end each
 //! channel sends a SYNC packet (and waits for the others, as QEMU's sync does), then the
 //! main stream gets its flush point, the RAM section's end and `EOF`.
+//!
+//! [`send`] sends a whole image once; [`session`] lets a VMM send rounds of dirty pages
+//! with a [`Session::sync`] between them, as QEMU's precopy iterations do.
 
 use super::engine::{PageEngine, SoftwareEngine};
 use super::sync::SyncPoint;
@@ -25,7 +28,7 @@ use std::fmt;
 use std::io::{IoSlice, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -95,13 +98,16 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+/// Pages of one block for one packet.
+enum Pages {
+    /// `count` pages from page `first`.
+    Run { first: usize, count: usize },
+    /// These page indices (dirty pages of a later round).
+    List(Vec<usize>),
+}
+
 enum Job {
-    /// `count` pages of block `block` from page `first`.
-    Batch {
-        block: usize,
-        first: usize,
-        count: usize,
-    },
+    Batch { block: usize, pages: Pages },
     Sync,
 }
 
@@ -116,13 +122,138 @@ struct Shared<'a> {
     progress: &'a (dyn Fn(u64) + Sync),
 }
 
-/// Send `ram` to `to`. `progress` is called with the number of pages each packet carried.
+/// An open migration: the channels are connected and the RAM announced; pages go out as
+/// they are asked for. See [`session`].
+pub struct Session<'s> {
+    tx: SyncSender<Job>,
+    failed: &'s AtomicBool,
+    barrier: &'s SyncPoint,
+    ram: &'s SourceRam,
+    channels: usize,
+    main: &'s mut Conn,
+    main_bytes: &'s mut u64,
+}
+
+impl Session<'_> {
+    fn queue(&self, job: Job) -> Result<(), SendError> {
+        if self.failed.load(Ordering::SeqCst) || self.tx.send(job).is_err() {
+            return Err(SendError {
+                channel: None,
+                what: "a channel failed (see its error)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn block(&self, block: usize) -> Result<usize, SendError> {
+        let b = self.ram.blocks.get(block).ok_or_else(|| SendError {
+            channel: None,
+            what: format!("no RAM block {block}"),
+        })?;
+        Ok(b.bytes().len() / self.ram.page_size)
+    }
+
+    /// Send pages `first .. first + count` of block `block` (in packets of ≤ 128 pages).
+    /// Blocks while every channel has two packets waiting (back-pressure).
+    pub fn send_range(
+        &mut self,
+        block: usize,
+        first: usize,
+        count: usize,
+    ) -> Result<(), SendError> {
+        let pages = self.block(block)?;
+        let end = first.saturating_add(count).min(pages);
+        let per_packet = PACKET_SIZE_BYTES / self.ram.page_size;
+        for start in (first..end).step_by(per_packet) {
+            let count = per_packet.min(end - start);
+            self.queue(Job::Batch {
+                block,
+                pages: Pages::Run {
+                    first: start,
+                    count,
+                },
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Send the listed pages of block `block` (e.g. the dirty pages of a later round).
+    pub fn send_pages(&mut self, block: usize, pages: &[usize]) -> Result<(), SendError> {
+        let limit = self.block(block)?;
+        if let Some(&bad) = pages.iter().find(|&&p| p >= limit) {
+            return Err(SendError {
+                channel: None,
+                what: format!("page {bad} is outside block {block} ({limit} pages)"),
+            });
+        }
+        for chunk in pages.chunks(PACKET_SIZE_BYTES / self.ram.page_size) {
+            self.queue(Job::Batch {
+                block,
+                pages: Pages::List(chunk.to_vec()),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Send every page of every block.
+    pub fn send_all(&mut self) -> Result<(), SendError> {
+        for block in 0..self.ram.blocks.len() {
+            let pages = self.block(block)?;
+            self.send_range(block, 0, pages)?;
+        }
+        Ok(())
+    }
+
+    /// A synchronisation point (QEMU's `multifd_send_sync_main`): every channel sends a
+    /// SYNC packet after the pages queued so far and waits for the others, and the main
+    /// stream gets a `MULTIFD_FLUSH`. Pages re-sent after it can never be overtaken by
+    /// their older copies at the receiver. Call it between rounds of dirty pages.
+    ///
+    /// Returns once every channel has written all pages queued before it, so the
+    /// memory they came from may change again.
+    pub fn sync(&mut self) -> Result<(), SendError> {
+        for _ in 0..self.channels {
+            self.queue(Job::Sync)?;
+        }
+        if self.barrier.wait(Duration::from_secs(3600)).is_err() {
+            return Err(SendError {
+                channel: None,
+                what: "a channel failed during a sync (see its error)".into(),
+            });
+        }
+        let mut flush = Vec::new();
+        emit::write_ram_flush(&mut flush);
+        self.main.write_all(&flush).map_err(|e| SendError {
+            channel: None,
+            what: format!("write: {e}"),
+        })?;
+        *self.main_bytes += flush.len() as u64;
+        Ok(())
+    }
+}
+
+/// Send all of `ram` to `to`. `progress` is called with the number of pages each packet
+/// carried.
 pub fn send(
     ram: &SourceRam,
     to: &Endpoint,
     opts: &SendOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<SendReport, SendError> {
+    session(ram, to, opts, progress, |s| s.send_all()).map(|((), r)| r)
+}
+
+/// Open a migration to `to` and let `work` send pages and syncs through the [`Session`];
+/// when it returns `Ok`, a last SYNC is sent and the stream is ended (`EOF`). When it
+/// returns an error (or a channel fails), every channel is closed without ending the
+/// stream — the receiver sees an incomplete migration — and the error is returned.
+pub fn session<R>(
+    ram: &SourceRam,
+    to: &Endpoint,
+    opts: &SendOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    work: impl FnOnce(&mut Session<'_>) -> Result<R, SendError>,
+) -> Result<(R, SendReport), SendError> {
     if !(1..=255).contains(&opts.channels) {
         return Err(SendError {
             channel: None,
@@ -173,11 +304,13 @@ pub fn send(
         opts,
         packet_num: AtomicU64::new(0),
         failed: AtomicBool::new(false),
-        sync: SyncPoint::new(opts.channels),
+        // The channels and the session's thread: `Session::sync` returns once every
+        // channel has written everything queued before it.
+        sync: SyncPoint::new(opts.channels + 1),
         queue: Mutex::new(rx),
         progress,
     };
-    let results: Vec<Result<ChannelStats, SendError>> = std::thread::scope(|s| {
+    let (outcome, results) = std::thread::scope(|s| {
         let workers: Vec<_> = conns
             .into_iter()
             .enumerate()
@@ -193,9 +326,23 @@ pub fn send(
                 })
             })
             .collect();
-        dispatch(ram, &tx, &shared);
-        drop(tx);
-        workers
+        let mut session = Session {
+            tx,
+            failed: &shared.failed,
+            barrier: &shared.sync,
+            ram,
+            channels: opts.channels,
+            main: &mut main,
+            main_bytes: &mut main_bytes,
+        };
+        let outcome = work(&mut session).and_then(|r| session.sync().map(|()| r));
+        if outcome.is_err() {
+            // Stop the channels where they are: no more jobs, no waiting at a SYNC.
+            shared.failed.store(true, Ordering::SeqCst);
+            shared.sync.cancel();
+        }
+        drop(session);
+        let results: Vec<_> = workers
             .into_iter()
             .map(|w| {
                 w.join().unwrap_or_else(|_| {
@@ -205,27 +352,31 @@ pub fn send(
                     })
                 })
             })
-            .collect()
+            .collect();
+        (outcome, results)
     });
     let mut channels = Vec::with_capacity(results.len());
     for r in results {
         channels.push(r?);
     }
+    let outcome = outcome?;
     let mut tail = Vec::new();
-    emit::write_ram_flush(&mut tail);
     emit::write_ram_end(&mut tail);
     emit::write_eof(&mut tail);
     main.write_all(&tail)
         .and_then(|()| main.finish())
         .map_err(|e| main_err(format!("write: {e}")))?;
     main_bytes += tail.len() as u64;
-    Ok(SendReport {
-        method: opts.method,
-        channels,
-        main_bytes,
-        ram_bytes: ram.total_bytes(),
-        elapsed: start.elapsed(),
-    })
+    Ok((
+        outcome,
+        SendReport {
+            method: opts.method,
+            channels,
+            main_bytes,
+            ram_bytes: ram.total_bytes(),
+            elapsed: start.elapsed(),
+        },
+    ))
 }
 
 fn open(to: &Endpoint, index: usize, opts: &SendOptions) -> std::io::Result<Conn> {
@@ -235,33 +386,6 @@ fn open(to: &Endpoint, index: usize, opts: &SendOptions) -> std::io::Result<Conn
         c.record_to(&dir.join(format!("conn-{index}.bin")))?;
     }
     Ok(c)
-}
-
-/// Cut every block into packet-sized batches, then ask every channel for a SYNC.
-fn dispatch(ram: &SourceRam, tx: &std::sync::mpsc::SyncSender<Job>, shared: &Shared<'_>) {
-    let per_packet = PACKET_SIZE_BYTES / ram.page_size;
-    for (block, b) in ram.blocks.iter().enumerate() {
-        let pages = b.bytes().len() / ram.page_size;
-        for first in (0..pages).step_by(per_packet) {
-            let count = per_packet.min(pages - first);
-            if shared.failed.load(Ordering::SeqCst)
-                || tx
-                    .send(Job::Batch {
-                        block,
-                        first,
-                        count,
-                    })
-                    .is_err()
-            {
-                return;
-            }
-        }
-    }
-    for _ in 0..shared.opts.channels {
-        if tx.send(Job::Sync).is_err() {
-            return;
-        }
-    }
 }
 
 fn channel_thread(id: u8, mut conn: Conn, shared: &Shared<'_>) -> Result<ChannelStats, SendError> {
@@ -297,16 +421,20 @@ fn channel_thread(id: u8, mut conn: Conn, shared: &Shared<'_>) -> Result<Channel
         }
         header.clear();
         match job {
-            Job::Batch {
-                block,
-                first,
-                count,
-            } => {
+            Job::Batch { block, pages } => {
                 let b = &shared.ram.blocks[block];
                 let data = b.bytes();
                 normal.clear();
                 zero.clear();
-                for i in first..first + count {
+                let indices: Box<dyn Iterator<Item = usize> + '_> = match &pages {
+                    Pages::Run { first, count } => Box::new(*first..first + count),
+                    Pages::List(list) => Box::new(list.iter().copied()),
+                };
+                let count = match &pages {
+                    Pages::Run { count, .. } => *count,
+                    Pages::List(list) => list.len(),
+                };
+                for i in indices {
                     let page = &data[i * ps..(i + 1) * ps];
                     let offset = (i * ps) as u64;
                     if is_zero(page) {
