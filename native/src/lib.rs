@@ -6,6 +6,7 @@
 pub use pageflate_core as core;
 
 pub mod demo;
+pub mod iaa;
 pub mod inspect;
 pub mod multifd;
 pub mod ram;

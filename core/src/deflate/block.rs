@@ -574,3 +574,171 @@ impl CannedBlock {
         }
     }
 }
+
+/// Huffman code lengths for one block, supplied from outside the encoder — the way IAA
+/// works: software puts the codes (and the block header bits) into the compress AECS and
+/// the engine encodes its own LZ77 parse with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockCodes {
+    /// Literal/length code lengths (0 = symbol unused), symbols 0..286.
+    pub litlen: [u8; 286],
+    /// Distance code lengths, symbols 0..30.
+    pub dist: [u8; 30],
+}
+
+/// Why [`crate::deflate::Compressor::encode_with_codes`] could not encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodesError {
+    /// A token needs a literal/length symbol whose code length is 0 (IAA error 30).
+    MissingLitLen(usize),
+    /// A token needs a distance symbol whose code length is 0 (IAA error 30).
+    MissingDist(usize),
+    /// The output buffer is too small (IAA error 25).
+    OutputFull,
+}
+
+impl BlockCodes {
+    /// Deflate's fixed code (block type 1).
+    pub fn fixed() -> Self {
+        let mut litlen = [0u8; 286];
+        for (sym, l) in litlen.iter_mut().enumerate() {
+            *l = match sym {
+                0..=143 => 8,
+                144..=255 => 9,
+                256..=279 => 7,
+                _ => 8,
+            };
+        }
+        Self {
+            litlen,
+            dist: [5; 30],
+        }
+    }
+
+    /// Length-limited (≤ 15 bits) codes for the symbol counts of `hist`, as IAA 1.0's
+    /// software step builds them after a statistics pass: the end-of-block symbol always
+    /// gets a code, and the distance code is complete even with no matches.
+    pub fn from_histogram(hist: &Histogram) -> Self {
+        let mut freq = hist.litlen;
+        freq[EOB] = freq[EOB].max(1);
+        let mut codes = Self {
+            litlen: [0; 286],
+            dist: [0; 30],
+        };
+        build_code_lengths(&freq, 15, &mut codes.litlen);
+        build_code_lengths(&hist.dist, 15, &mut codes.dist);
+        if codes.dist.iter().filter(|&&l| l != 0).count() < 2 {
+            // One used distance code (or none) is written as two 1-bit codes, as zlib does.
+            let used = codes.dist.iter().position(|&l| l != 0).unwrap_or(0);
+            codes.dist = [0; 30];
+            codes.dist[used] = 1;
+            codes.dist[if used == 0 { 1 } else { 0 }] = 1;
+        }
+        codes
+    }
+
+    /// Whether these are the fixed code's lengths.
+    pub fn is_fixed(&self) -> bool {
+        *self == Self::fixed()
+    }
+
+    /// The canonical (non-reversed) codewords, for IAA's AECS entries
+    /// ([`crate::huffman::aecs_entry`]).
+    ///
+    /// The fixed code is assigned over all 288 of its symbols (286 and 287 have 8-bit codes
+    /// that are never used): leaving them out would shift every 9-bit code by two.
+    pub fn codewords(&self) -> ([u16; 286], [u16; 30]) {
+        let mut lens = [0u8; NUM_LITLEN];
+        lens[..286].copy_from_slice(&self.litlen);
+        if self.is_fixed() {
+            lens[286] = 8;
+            lens[287] = 8;
+        }
+        let (mut l, mut d) = ([0u16; NUM_LITLEN], [0u16; 30]);
+        canonical_codes(&lens, &mut l);
+        canonical_codes(&self.dist, &mut d);
+        let mut out = [0u16; 286];
+        out.copy_from_slice(&l[..286]);
+        (out, d)
+    }
+
+    /// The block header these codes need, LSB-first as deflate writes bits: the 3 bits of
+    /// BFINAL and BTYPE, then for a dynamic block HLIT, HDIST, HCLEN and the run-length
+    /// coded lengths. Returns the bytes and the number of valid bits.
+    pub fn header(&self, bfinal: bool) -> (alloc::vec::Vec<u8>, u64) {
+        let mut buf = [0u8; 400];
+        let mut w = BitWriter::new(&mut buf);
+        if self.is_fixed() {
+            w.put(u32::from(bfinal) | 1 << 1, 3);
+        } else {
+            let mut bw = BlockWriter::new();
+            bw.set_codes(self);
+            w.put(u32::from(bfinal) | 2 << 1, 3);
+            bw.write_dynamic_header(&mut w);
+        }
+        let bits = w.bit_len();
+        let len = w.finish().unwrap_or(0);
+        (buf[..len].to_vec(), bits)
+    }
+}
+
+impl BlockWriter {
+    /// Make `codes` the current dynamic code (with its header prepared).
+    pub(crate) fn set_codes(&mut self, codes: &BlockCodes) {
+        self.litlen.lens = [0; NUM_LITLEN];
+        self.litlen.lens[..286].copy_from_slice(&codes.litlen);
+        if codes.is_fixed() {
+            // The fixed code's codewords are assigned over 288 symbols.
+            self.litlen.lens[286] = 8;
+            self.litlen.lens[287] = 8;
+        }
+        self.dist.lens = codes.dist;
+        self.litlen.assign_codewords();
+        self.dist.assign_codewords();
+        self.prepare_header();
+    }
+
+    /// Write `tokens` and the end-of-block symbol (if asked) with the current dynamic code,
+    /// checking first that every symbol they need has a codeword.
+    pub(crate) fn write_with_codes(
+        &self,
+        w: &mut BitWriter<'_>,
+        tokens: &[u32],
+        append_eob: bool,
+    ) -> Result<(), CodesError> {
+        for &t in tokens {
+            if t & MATCH_FLAG != 0 {
+                let (ls, ds) = (token_length_symbol(t), token_dist_symbol(t));
+                if self.litlen.lens[ls] == 0 {
+                    return Err(CodesError::MissingLitLen(ls));
+                }
+                if self.dist.lens[ds] == 0 {
+                    return Err(CodesError::MissingDist(ds));
+                }
+            } else if self.litlen.lens[(t & 0xff) as usize] == 0 {
+                return Err(CodesError::MissingLitLen((t & 0xff) as usize));
+            }
+        }
+        if append_eob && self.litlen.lens[EOB] == 0 {
+            return Err(CodesError::MissingLitLen(EOB));
+        }
+        for &t in tokens {
+            if t & MATCH_FLAG != 0 {
+                write_match(w, t, &self.litlen, &self.dist);
+            } else {
+                let b = (t & 0xff) as usize;
+                w.put(
+                    u32::from(self.litlen.rev[b]),
+                    u32::from(self.litlen.lens[b]),
+                );
+            }
+        }
+        if append_eob {
+            w.put(
+                u32::from(self.litlen.rev[EOB]),
+                u32::from(self.litlen.lens[EOB]),
+            );
+        }
+        Ok(())
+    }
+}

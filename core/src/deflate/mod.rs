@@ -18,7 +18,7 @@ pub(crate) mod tokens;
 use crate::bits::BitWriter;
 use alloc::boxed::Box;
 use alloc::vec;
-pub use block::Histogram;
+pub use block::{BlockCodes, CodesError, Histogram};
 use block::{BlockKind, BlockWriter};
 use core::fmt;
 pub use matchfind::WINDOW;
@@ -148,6 +148,45 @@ impl Compressor {
                 .add_to_histogram(&self.tokens[..parsed.tokens], hist);
             pos = parsed.end;
         }
+    }
+
+    /// Encode `data` with caller-given codes, as IAA's engine does with the codes in its
+    /// AECS: first `prefix_bits` bits of `prefix` (LSB-first, e.g. the block header from
+    /// [`BlockCodes::header`]), then this level's LZ77 parse of `data` (4 KiB window) as one
+    /// block body, then the end-of-block symbol if `append_eob`. The last byte is padded
+    /// with zeros. Returns the bytes written and the number of valid bits.
+    pub fn encode_with_codes(
+        &mut self,
+        data: &[u8],
+        codes: &BlockCodes,
+        prefix: &[u8],
+        prefix_bits: u64,
+        append_eob: bool,
+        out: &mut [u8],
+    ) -> Result<(usize, u64), CodesError> {
+        let mut writer = block::BlockWriter::new();
+        writer.set_codes(codes);
+        let mut w = BitWriter::new(out);
+        let mut left = prefix_bits;
+        for &b in prefix {
+            if left == 0 {
+                break;
+            }
+            let n = left.min(8) as u32;
+            w.put(u32::from(b) & ((1 << n) - 1), n);
+            left -= u64::from(n);
+        }
+        self.finder.start(data.len());
+        let mut pos = 0;
+        while pos < data.len() {
+            let parsed = self.parse(data, pos, data.len());
+            writer.write_with_codes(&mut w, &self.tokens[..parsed.tokens], false)?;
+            pos = parsed.end;
+        }
+        writer.write_with_codes(&mut w, &[], append_eob)?;
+        let bits = w.bit_len();
+        let bytes = w.finish().ok_or(CodesError::OutputFull)?;
+        Ok((bytes, bits))
     }
 
     fn parse(&mut self, data: &[u8], start: usize, end: usize) -> matchfind::Parsed {
