@@ -194,6 +194,17 @@ pub struct PageEvent {
     pub source: PageSource,
 }
 
+/// A page's own bytes on the wire (see [`Capture::page_wire`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageWire<'a> {
+    /// The bytes.
+    pub bytes: &'a [u8],
+    /// Their byte offset in their file (channel stream or main stream).
+    pub at: u64,
+    /// Whether they are raw deflate (else the page as it is).
+    pub deflate: bool,
+}
+
 /// What kind of migration a capture holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureKind {
@@ -679,6 +690,63 @@ impl<'a> Capture<'a> {
                     .get(page * ps..(page + 1) * ps)
                     .map(<[u8]>::to_vec)
                     .ok_or(fail(r.at, PageErrorKind::ShortStream))
+            }
+        }
+    }
+
+    /// The bytes a page occupies on the wire, when it has bytes of its own: a qpl/uadk
+    /// page (deflate, or raw when as long as a page), a page of a method-none packet, a
+    /// page of the main stream or of a mapped-ram file. `None` for zero pages and for
+    /// zlib/zstd/qatzip pages (their packets share one compressed stream).
+    pub fn page_wire(&self, source: &PageSource) -> Option<PageWire<'a>> {
+        let ps = self.page_size;
+        match *source {
+            PageSource::Main { index } => match &self.main.pages.get(index)?.data {
+                MainPageData::Page(r) => Some(PageWire {
+                    bytes: self.main_bytes.get(r.clone())?,
+                    at: r.start as u64,
+                    deflate: false,
+                }),
+                _ => None,
+            },
+            PageSource::File { at } => Some(PageWire {
+                bytes: self.main_bytes.get(at as usize..at as usize + ps)?,
+                at,
+                deflate: false,
+            }),
+            PageSource::MultifdZero { .. } => None,
+            PageSource::Multifd {
+                channel,
+                packet,
+                page,
+            } => {
+                let ch = self.channels.get(channel)?;
+                let Some(Packet::Ram(r)) = ch.packets.get(packet) else {
+                    return None;
+                };
+                let payload_at = |bytes: &'a [u8]| {
+                    (bytes.as_ptr() as usize).wrapping_sub(ch.stream.as_ptr() as usize) as u64
+                };
+                match r.method() {
+                    Method::None => {
+                        let bytes = r.payload.get(page * ps..(page + 1) * ps)?;
+                        Some(PageWire {
+                            bytes,
+                            at: payload_at(bytes),
+                            deflate: false,
+                        })
+                    }
+                    Method::Qpl | Method::Uadk => {
+                        let pages = QplPages::parse(*r).ok()?;
+                        let p = pages.iter().nth(page)?;
+                        Some(PageWire {
+                            bytes: p.data,
+                            at: payload_at(p.data),
+                            deflate: !p.is_raw(ps),
+                        })
+                    }
+                    _ => None,
+                }
             }
         }
     }

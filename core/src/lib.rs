@@ -31,6 +31,7 @@ pub mod inflate;
 pub mod migration;
 pub mod multifd;
 pub mod page;
+pub mod trace;
 
 pub use error::{InflateError, InflateErrorKind, Position};
 pub use inflate::{inflate_raw, Decompressor, InflateOptions, Inflated, Inflater, StreamStatus};
