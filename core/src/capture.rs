@@ -641,56 +641,70 @@ impl<'a> Capture<'a> {
                 packet,
                 page,
             } => {
-                let ch = self
-                    .channels
-                    .get(channel)
-                    .ok_or(CaptureError::MissingMainChannel)?;
-                let fail = |at, error| CaptureError::Page {
-                    channel: Some(ch.init.id),
-                    at,
-                    error,
-                };
-                let Some(Packet::Ram(r)) = ch.packets.get(packet) else {
-                    return Err(fail(0, PageErrorKind::OutsideBlock));
-                };
-                let pages = match r.method() {
-                    Method::Zlib | Method::Zstd => {
-                        // Sequential: decode the channel's packets up to this one.
-                        let upto: Vec<RamPacket<'_>> = ch.packets[..=packet]
-                            .iter()
-                            .filter_map(|p| match p {
-                                Packet::Ram(r) => Some(*r),
-                                _ => None,
-                            })
-                            .collect();
-                        if r.method() == Method::Zstd {
-                            let payloads: Vec<&[u8]> = upto.iter().map(|r| r.payload).collect();
-                            let all = decode_zstd_channel(&payloads).map_err(|e| fail(r.at, e))?;
-                            let before: usize = upto[..upto.len() - 1]
-                                .iter()
-                                .map(|r| r.normal_pages as usize * ps)
-                                .sum();
-                            all.get(before..before + r.normal_pages as usize * ps)
-                                .map(<[u8]>::to_vec)
-                                .ok_or(fail(r.at, PageErrorKind::ShortStream))?
-                        } else {
-                            let mut dec = PayloadDecoder::new(ps);
-                            let mut last = Vec::new();
-                            for q in &upto {
-                                last = dec.decode(q).map_err(|e| fail(q.at, e))?;
-                            }
-                            last
-                        }
-                    }
-                    _ => PayloadDecoder::new(ps)
-                        .decode(r)
-                        .map_err(|e| fail(r.at, e))?,
+                let pages = self.decode_packet(channel, packet)?;
+                let at = match self.channels[channel].packets.get(packet) {
+                    Some(p) => p.at(),
+                    None => 0,
                 };
                 pages
                     .get(page * ps..(page + 1) * ps)
                     .map(<[u8]>::to_vec)
-                    .ok_or(fail(r.at, PageErrorKind::ShortStream))
+                    .ok_or(CaptureError::Page {
+                        channel: Some(self.channels[channel].init.id),
+                        at,
+                        error: PageErrorKind::ShortStream,
+                    })
             }
+        }
+    }
+
+    /// Decode all normal pages of packet `packet` of channel `channel` (indices), in
+    /// order. Random access for none/qpl/uadk/qatzip packets; zlib and zstd run the
+    /// channel's stream from its start.
+    pub fn decode_packet(&self, channel: usize, packet: usize) -> Result<Vec<u8>, CaptureError> {
+        let ps = self.page_size;
+        let ch = self
+            .channels
+            .get(channel)
+            .ok_or(CaptureError::MissingMainChannel)?;
+        let fail = |at, error| CaptureError::Page {
+            channel: Some(ch.init.id),
+            at,
+            error,
+        };
+        let Some(Packet::Ram(r)) = ch.packets.get(packet) else {
+            return Err(fail(0, PageErrorKind::OutsideBlock));
+        };
+        match r.method() {
+            Method::Zlib | Method::Zstd => {
+                // Sequential: decode the channel's packets up to this one.
+                let upto: Vec<RamPacket<'_>> = ch.packets[..=packet]
+                    .iter()
+                    .filter_map(|p| match p {
+                        Packet::Ram(r) => Some(*r),
+                        _ => None,
+                    })
+                    .collect();
+                if r.method() == Method::Zstd {
+                    let payloads: Vec<&[u8]> = upto.iter().map(|r| r.payload).collect();
+                    let all = decode_zstd_channel(&payloads).map_err(|e| fail(r.at, e))?;
+                    let before: usize = upto[..upto.len() - 1]
+                        .iter()
+                        .map(|r| r.normal_pages as usize * ps)
+                        .sum();
+                    all.get(before..before + r.normal_pages as usize * ps)
+                        .map(<[u8]>::to_vec)
+                        .ok_or(fail(r.at, PageErrorKind::ShortStream))
+                } else {
+                    let mut dec = PayloadDecoder::new(ps);
+                    let mut last = Vec::new();
+                    for q in &upto {
+                        last = dec.decode(q).map_err(|e| fail(q.at, e))?;
+                    }
+                    Ok(last)
+                }
+            }
+            _ => PayloadDecoder::new(ps).decode(r).map_err(|e| fail(r.at, e)),
         }
     }
 

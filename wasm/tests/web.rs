@@ -32,3 +32,28 @@ fn truncated_page_is_an_error_not_a_panic() {
         assert!(decode_page(&compressed[..cut]).is_err(), "cut at {cut}");
     }
 }
+
+/// The bundled real capture, opened in WebAssembly, gives exactly the statistics and page
+/// digests the native build computed (`web-demo/sample/qpl-2ch.expected.json`, kept current
+/// by `tests/tests/inspector_views.rs`).
+#[wasm_bindgen_test]
+fn bundled_capture_matches_the_native_fingerprint() {
+    let files = vec![
+        (
+            "conn-0.bin.zst".to_string(),
+            include_bytes!("../../web-demo/sample/qpl-2ch/conn-0.bin.zst").to_vec(),
+        ),
+        (
+            "conn-1.bin.zst".to_string(),
+            include_bytes!("../../web-demo/sample/qpl-2ch/conn-1.bin.zst").to_vec(),
+        ),
+        (
+            "conn-2.bin.zst".to_string(),
+            include_bytes!("../../web-demo/sample/qpl-2ch/conn-2.bin.zst").to_vec(),
+        ),
+    ];
+    let view = pageflate_wasm::CaptureView::open(files).expect("open");
+    let expected: serde_json::Value =
+        serde_json::from_str(include_str!("../../web-demo/sample/qpl-2ch.expected.json")).unwrap();
+    assert_eq!(view.fingerprint(), expected);
+}
