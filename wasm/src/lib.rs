@@ -45,9 +45,12 @@ pub fn unzstd(data: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Channel file names and their (decoded) bytes.
+pub type LoadedFiles = (Vec<String>, Vec<Box<[u8]>>);
+
 /// Open `files` (name, bytes) as a capture: `.zst` files are decoded, other names that
 /// are not channel files (manifest.json, ram.bin...) are skipped.
-pub fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<(Vec<String>, Vec<Box<[u8]>>), String> {
+pub fn load_files(files: Vec<(String, Vec<u8>)>) -> Result<LoadedFiles, String> {
     let mut names = Vec::new();
     let mut data = Vec::new();
     for (name, bytes) in files {
