@@ -27,6 +27,9 @@ step "inspector page in headless Chromium"
 scripts/build-web.sh
 (cd tests/web && node --test)
 
+step "decode throughput: WebAssembly in Node vs native (printed, not asserted)"
+scripts/bench-wasm.sh
+
 step "fuzz smoke run"
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 

@@ -28,6 +28,8 @@ pub enum InspectError {
     Empty,
     /// The capture is malformed.
     Capture(pageflate_core::capture::CaptureError),
+    /// A request about the capture cannot be answered (e.g. no such page).
+    Request(String),
 }
 
 impl fmt::Display for InspectError {
@@ -39,6 +41,7 @@ impl fmt::Display for InspectError {
                 f.write_str("no channel files given (pass the capture's files or its directory)")
             }
             InspectError::Capture(e) => write!(f, "malformed capture: {e}"),
+            InspectError::Request(m) => f.write_str(m),
         }
     }
 }
@@ -396,4 +399,26 @@ pub fn write_device_state(
         written.push(path);
     }
     Ok(written)
+}
+
+/// One page event of a capture (the inspector's numbering: `Capture::page_events` order):
+/// its block, offset, where it came from, and the SHA-256 of its decoded bytes.
+pub fn page_report(capture: &Capture<'_>, index: usize) -> Result<Value, InspectError> {
+    let events = capture.page_events();
+    let e = events.get(index).ok_or_else(|| {
+        InspectError::Request(format!(
+            "page {index}: the capture has {} pages (0..{})",
+            events.len(),
+            events.len().saturating_sub(1)
+        ))
+    })?;
+    let page = capture
+        .decode_page(&e.source)
+        .map_err(|err| InspectError::Request(format!("page {index}: {err}")))?;
+    let block = capture.main.blocks.get(e.block).map_or("?", |b| b.name);
+    Ok(json!({
+        "index": index, "block": block, "offset": e.offset,
+        "source": format!("{:?}", e.source),
+        "sha256": crate::demo::hex(&<sha2::Sha256 as sha2::Digest>::digest(&page)),
+    }))
 }

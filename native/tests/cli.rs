@@ -313,3 +313,28 @@ fn send_without_a_receiver_says_what_to_do() {
     let out = pageflate(&["send", "/nonexistent.img", "--to", "127.0.0.1:1"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.img"));
 }
+
+#[test]
+fn inspect_page_reports_the_digest_of_the_guest_page() {
+    use sha2::{Digest, Sha256};
+    let dir = shared().join("captures/zlib-2ch");
+    let out = pageflate(&["inspect", dir.to_str().unwrap(), "--page", "5000"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["block"], "pc.ram");
+    let ram =
+        zstd::stream::decode_all(std::fs::File::open(dir.join("ram.bin.zst")).unwrap()).unwrap();
+    let at = r["offset"].as_u64().unwrap() as usize;
+    let want: String = Sha256::digest(&ram[at..at + 4096])
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(r["sha256"], want.as_str());
+    let bad = pageflate(&["inspect", dir.to_str().unwrap(), "--page", "99999999"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("pages (0.."));
+}

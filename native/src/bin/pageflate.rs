@@ -108,6 +108,10 @@ enum Command {
         /// Print machine-readable JSON.
         #[arg(long)]
         json: bool,
+        /// Describe only page N (the inspector's page numbering): block, offset, source
+        /// and the SHA-256 of its decoded bytes.
+        #[arg(long)]
+        page: Option<usize>,
     },
     /// Write a capture's RAM blocks (`DIR/<block>.bin`), device state and VM description.
     Extract {
@@ -209,7 +213,10 @@ fn main() -> ExitCode {
             };
             recv_cmd(&listen, &opts, json)
         }
-        Command::Inspect { paths, json } => inspect(&paths, json),
+        Command::Inspect { paths, json, page } => match page {
+            Some(n) => inspect_page(&paths, n),
+            None => inspect(&paths, json),
+        },
         Command::Extract { paths, out } => extract(&paths, &out),
     }
 }
@@ -339,6 +346,17 @@ fn recv_cmd(listen: &str, opts: &RecvOptions, json: bool) -> ExitCode {
 fn fail(cmd: &str, what: &str) -> ExitCode {
     eprintln!("pageflate {cmd}: {what}");
     ExitCode::from(2)
+}
+
+fn inspect_page(paths: &[PathBuf], index: usize) -> ExitCode {
+    let result = pageflate::inspect::load(paths).and_then(|files| {
+        let capture = pageflate::inspect::open(&files)?;
+        pageflate::inspect::page_report(&capture, index)
+    });
+    match result {
+        Ok(r) => emit(&format!("{r:#}\n")),
+        Err(e) => fail("inspect", &e.to_string()),
+    }
 }
 
 fn inspect(paths: &[PathBuf], json: bool) -> ExitCode {
