@@ -15,13 +15,16 @@ cargo clippy --workspace --all-targets -q -- -D warnings
 step "native tests"
 cargo test --workspace -q
 
-step "wasm tests under Node"
+step "wasm tests under Node (incl. the conformance vectors)"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 cargo test -p pageflate-wasm --target wasm32-unknown-unknown
+cargo test -p pageflate-conformance --target wasm32-unknown-unknown --test vectors
 
 step "wasm tests under headless Chromium"
 WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
   cargo test -p pageflate-wasm --target wasm32-unknown-unknown
+WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
+  cargo test -p pageflate-conformance --target wasm32-unknown-unknown --test vectors
 
 step "inspector page in headless Chromium"
 scripts/build-web.sh

@@ -28,8 +28,6 @@ pub enum FormatErrorKind {
     BadChannelId,
     /// Channels disagree about the source's uuid.
     UuidMismatch,
-    /// A method this decoder cannot decode.
-    Unsupported,
 }
 
 impl FormatErrorKind {
@@ -48,7 +46,6 @@ impl FormatErrorKind {
             BadBlockName => "RAM block name is not NUL-terminated UTF-8",
             BadChannelId => "bad channel id",
             UuidMismatch => "channels disagree about the source uuid",
-            Unsupported => "unsupported method",
         }
     }
 }
