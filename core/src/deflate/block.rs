@@ -459,11 +459,9 @@ impl super::matchfind::TokenSink for DirectSink<'_, '_> {
 
     #[inline(always)]
     fn literal(&mut self, byte: u8) {
-        let b = usize::from(byte);
-        self.w.put(
-            u32::from(self.litlen.rev[b]),
-            u32::from(self.litlen.lens[b]),
-        );
+        // One load: codeword and length packed together.
+        let p = self.litlen.packed[usize::from(byte)];
+        self.w.put(p & 0xffff, p >> 16);
     }
 
     #[inline(always)]
