@@ -127,6 +127,11 @@ impl Crc32 {
         Self { state: 0 }
     }
 
+    /// Continue a CRC computed earlier (a seed, as IAA's AECS holds one).
+    pub const fn resume(crc: u32) -> Self {
+        Self { state: crc }
+    }
+
     /// Add `data`.
     pub fn update(&mut self, data: &[u8]) {
         self.state = !crc_update(&CRC32_TABLES, !self.state, data);

@@ -91,6 +91,10 @@ pub struct DemoOptions {
     pub method: Method,
     /// Where the receiver records the capture.
     pub record: PathBuf,
+    /// Page engine of both ends.
+    pub engine: crate::multifd::engine::Engine,
+    /// What the engine is, for the report.
+    pub engine_name: String,
 }
 
 /// Size of the generated demo image.
@@ -113,6 +117,8 @@ pub struct DemoReport {
     pub digests: (String, String),
     /// The recorded capture.
     pub record: PathBuf,
+    /// The page engine and, for IAA, its counters.
+    pub engine: (String, Option<serde_json::Value>),
 }
 
 impl DemoReport {
@@ -148,6 +154,10 @@ impl DemoReport {
             self.sample.pages, self.sample.verified
         );
         let _ = writeln!(o, "  image: {}", self.image);
+        let _ = writeln!(o, "  page engine: {}", self.engine.0);
+        if let Some(c) = &self.engine.1 {
+            let _ = writeln!(o, "  IAA counters: {c}");
+        }
         let _ = writeln!(o, "sender (pageflate send):");
         o.push_str(&render_channels(&s.channels, PAGE_SIZE));
         let _ = writeln!(o, "receiver (pageflate recv):");
@@ -211,6 +221,8 @@ impl DemoReport {
             "sha256": {"source": self.digests.0, "destination": self.digests.1},
             "verified": self.is_verified(),
             "record": self.record.display().to_string(),
+            "engine": self.engine.0,
+            "iaa": self.engine.1,
         })
     }
 }
@@ -246,6 +258,7 @@ pub fn run_demo(
     let send_opts = SendOptions {
         channels: opts.channels,
         method: opts.method,
+        engine: opts.engine.clone(),
         ..SendOptions::default()
     };
     // A fresh recording: stale conn files from an earlier run would confuse the inspector.
@@ -253,6 +266,7 @@ pub fn run_demo(
     let recv_opts = RecvOptions {
         record: Some(opts.record.clone()),
         backing: Backing::Memory,
+        engine: opts.engine.clone(),
         ..RecvOptions::default()
     };
     let at = Endpoint::Tcp("127.0.0.1:0".into());
@@ -279,6 +293,7 @@ pub fn run_demo(
         mismatched_pages,
         digests: (hex(&src_hash.finalize()), hex(&dst_hash.finalize())),
         record: opts.record.clone(),
+        engine: (opts.engine_name.clone(), opts.engine.counters()),
     })
 }
 

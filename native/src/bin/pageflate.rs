@@ -46,6 +46,9 @@ enum Command {
         /// Where to record the capture (for `pageflate inspect` and the web inspector).
         #[arg(long, default_value = "pageflate-demo-capture")]
         record: PathBuf,
+        /// Page engine.
+        #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+        engine: EngineArg,
     },
     /// Send a guest-memory image to a receiver (`pageflate recv`) as QEMU's multifd does.
     Send {
@@ -67,6 +70,9 @@ enum Command {
         /// Also record every channel into this directory (a capture).
         #[arg(long)]
         record: Option<PathBuf>,
+        /// Page engine.
+        #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+        engine: EngineArg,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -96,6 +102,9 @@ enum Command {
         /// Do not touch destination memory before receiving into it.
         #[arg(long)]
         no_prefault: bool,
+        /// Page engine for qpl pages.
+        #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+        engine: EngineArg,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -113,6 +122,11 @@ enum Command {
         #[arg(long)]
         page: Option<usize>,
     },
+    /// Intel IAA: list devices and queues, set them up, self-test.
+    Iaa {
+        #[command(subcommand)]
+        command: IaaCommand,
+    },
     /// Write a capture's RAM blocks (`DIR/<block>.bin`), device state and VM description.
     Extract {
         /// The capture's channel files or its directory.
@@ -122,6 +136,49 @@ enum Command {
         #[arg(short, long)]
         out: PathBuf,
     },
+}
+
+/// Page engines.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EngineArg {
+    /// IAA when a usable work queue exists, else software.
+    Auto,
+    /// IAA, or fail saying why not.
+    Iaa,
+    /// Software only.
+    Software,
+}
+
+impl EngineArg {
+    fn choice(self) -> pageflate::iaa::Choice {
+        match self {
+            EngineArg::Auto => pageflate::iaa::Choice::Auto,
+            EngineArg::Iaa => pageflate::iaa::Choice::Iaa,
+            EngineArg::Software => pageflate::iaa::Choice::Software,
+        }
+    }
+}
+
+/// IAA commands.
+#[derive(Subcommand)]
+enum IaaCommand {
+    /// List IAA devices and work queues, and why each queue can or cannot be used here.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Configure each IAA device with one shared user work queue (as accel-config would).
+    Setup {
+        /// Print the accel-config commands instead of running them.
+        #[arg(long)]
+        dry_run: bool,
+        /// Work-queue size.
+        #[arg(long, default_value_t = 128)]
+        wq_size: u32,
+    },
+    /// No-op, then compress/decompress round trips through IAA; fails without IAA.
+    Selftest,
 }
 
 /// Methods pageflate sends.
@@ -162,6 +219,7 @@ fn main() -> ExitCode {
         channels: 2,
         method: SendMethod::Qpl,
         record: "pageflate-demo-capture".into(),
+        engine: EngineArg::Auto,
     };
     match cli.command.unwrap_or(default) {
         Command::Demo {
@@ -170,7 +228,8 @@ fn main() -> ExitCode {
             channels,
             method,
             record,
-        } => demo(json, image, channels, method.method(), &record),
+            engine,
+        } => demo(json, image, channels, method.method(), &record, engine),
         Command::Send {
             image,
             to,
@@ -178,17 +237,28 @@ fn main() -> ExitCode {
             method,
             level,
             record,
+            engine,
             json,
         } => {
             let level = match level {
                 SendLevel::Fast => Level::Fast,
                 SendLevel::Dense => Level::Dense,
             };
+            let engine = match pageflate::iaa::engine(engine.choice()) {
+                Ok((e, what)) => {
+                    if !json {
+                        eprintln!("pageflate send: page engine: {what}");
+                    }
+                    e
+                }
+                Err(e) => return fail("send", &e),
+            };
             let opts = SendOptions {
                 channels,
                 method: method.method(),
                 level,
                 record,
+                engine,
             };
             send_cmd(&image, &to, &opts, json)
         }
@@ -200,9 +270,18 @@ fn main() -> ExitCode {
             max_ram_mib,
             idle_timeout,
             no_prefault,
+            engine,
             json,
         } => {
+            let engine = match pageflate::iaa::engine(engine.choice()) {
+                Ok((e, what)) => {
+                    eprintln!("pageflate recv: page engine: {what}");
+                    e
+                }
+                Err(e) => return fail("recv", &e),
+            };
             let opts = RecvOptions {
+                engine,
                 channels,
                 backing: Backing::Dir(out),
                 record,
@@ -218,6 +297,188 @@ fn main() -> ExitCode {
             None => inspect(&paths, json),
         },
         Command::Extract { paths, out } => extract(&paths, &out),
+        Command::Iaa { command } => match command {
+            IaaCommand::List { json } => iaa_list(json),
+            IaaCommand::Setup { dry_run, wq_size } => iaa_setup(dry_run, wq_size),
+            IaaCommand::Selftest => iaa_selftest(),
+        },
+    }
+}
+
+fn iaa_list(json: bool) -> ExitCode {
+    use pageflate::iaa::sysfs::{discover, CpuFeatures, Roots};
+    let cpu = CpuFeatures::detect();
+    let devices = discover(&Roots::default(), cpu);
+    let model = std::env::var(pageflate::iaa::MODEL_ENV).ok();
+    if json {
+        let doc = json!({
+            "cpu": {"enqcmd": cpu.enqcmd, "movdir64b": cpu.movdir64b},
+            "model": model,
+            "devices": devices.iter().map(|d| json!({
+                "name": d.name, "version": format!("{:#x}", d.version), "state": d.state,
+                "iaa2": d.is_iaa2(), "numa_node": d.numa_node,
+                "queues": d.queues.iter().map(|q| json!({
+                    "name": q.name, "mode": format!("{:?}", q.mode), "type": q.wq_type,
+                    "state": q.state, "size": q.size, "priority": q.priority,
+                    "block_on_fault": q.block_on_fault, "dev_node": q.dev_node.display().to_string(),
+                    "usable": q.unusable.is_none(),
+                    "why_not": q.unusable.as_ref().map(|u| u.to_string()),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        return emit(&format!("{doc:#}\n"));
+    }
+    println!(
+        "CPU: ENQCMD {} · MOVDIR64B {}",
+        if cpu.enqcmd { "yes" } else { "no" },
+        if cpu.movdir64b { "yes" } else { "no" }
+    );
+    if devices.is_empty() {
+        println!("No IAA device under /sys/bus/dsa/devices: this machine has no IAA (or the idxd driver is not loaded; `lspci -d 8086:0cfe` shows IAA devices).");
+    }
+    for d in &devices {
+        println!(
+            "{}: IAA {}.{} ({:#x}), {}, NUMA node {}",
+            d.name,
+            d.version >> 8,
+            d.version & 0xff,
+            d.version,
+            d.state,
+            d.numa_node
+        );
+        for q in &d.queues {
+            let status = match &q.unusable {
+                None => "usable".to_string(),
+                Some(u) => format!("not usable: {u}"),
+            };
+            println!(
+                "  {} {:?} {} size {} priority {}: {status}",
+                q.name, q.mode, q.wq_type, q.size, q.priority
+            );
+        }
+    }
+    if let Some(m) = model {
+        println!(
+            "{}={m}: the IAA device model stands in for hardware (tests and demos only).",
+            pageflate::iaa::MODEL_ENV
+        );
+    }
+    match pageflate::iaa::engine(pageflate::iaa::Choice::Iaa) {
+        Ok((_, what)) => println!("This process can submit: {what}."),
+        Err(why) => println!("This process cannot submit to IAA: {why}."),
+    }
+    ExitCode::SUCCESS
+}
+
+fn iaa_setup(dry_run: bool, wq_size: u32) -> ExitCode {
+    use pageflate::iaa::sysfs::{discover, CpuFeatures, Roots};
+    let devices = discover(&Roots::default(), CpuFeatures::detect());
+    if devices.is_empty() {
+        return fail(
+            "iaa setup",
+            "no IAA device under /sys/bus/dsa/devices: nothing to set up on this machine",
+        );
+    }
+    let mut cmds = Vec::new();
+    for d in &devices {
+        let n = d.id;
+        cmds.push(format!("accel-config disable-device {}", d.name));
+        cmds.push(format!(
+            "accel-config config-engine {}/engine{n}.0 --group-id=0",
+            d.name
+        ));
+        cmds.push(format!(
+            "accel-config config-wq {}/wq{n}.0 --group-id=0 --mode=shared --type=user --name=pageflate --driver-name=user --priority=10 --wq-size={wq_size} --threshold={wq_size} --block-on-fault=1 --max-transfer-size=2147483648",
+            d.name
+        ));
+        cmds.push(format!("accel-config enable-device {}", d.name));
+        cmds.push(format!("accel-config enable-wq {}/wq{n}.0", d.name));
+    }
+    if dry_run {
+        for c in &cmds {
+            println!("{c}");
+        }
+        return ExitCode::SUCCESS;
+    }
+    for c in &cmds {
+        eprintln!("+ {c}");
+        let parts: Vec<&str> = c.split_whitespace().collect();
+        match std::process::Command::new(parts[0]).args(&parts[1..]).status() {
+            Ok(s) if s.success() || c.contains("disable-device") => {}
+            Ok(s) => return fail("iaa setup", &format!("`{c}` failed ({s})")),
+            Err(e) => {
+                return fail(
+                    "iaa setup",
+                    &format!("cannot run accel-config ({e}): install it (Debian: accel-config) or run the commands from `pageflate iaa setup --dry-run`"),
+                )
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn iaa_selftest() -> ExitCode {
+    use pageflate::iaa::driver::{Iaa, JobMem, Outcome};
+    let (iaa, what) = match pageflate::iaa::model_from_env()
+        .map(Ok)
+        .unwrap_or_else(pageflate::iaa::open_hardware)
+    {
+        Ok(x) => x,
+        Err(why) => return fail("iaa selftest", &why),
+    };
+    println!("pageflate iaa selftest on {what}");
+    if let Err(e) = iaa.noop() {
+        return fail("iaa selftest", &format!("no-op descriptor: {e:?}"));
+    }
+    println!("  no-op: ok");
+    let text: Vec<u8> = b"pageflate IAA self test: guest memory page, compressed on the device. "
+        .iter()
+        .copied()
+        .cycle()
+        .take(4096)
+        .collect();
+    let mut noise = vec![0u8; 4096];
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for b in noise.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let mut failures = 0;
+    for (name, page) in [
+        ("text", &text),
+        ("zeros", &vec![0u8; 4096]),
+        ("random", &noise),
+    ] {
+        let mut jobs = vec![JobMem::boxed()];
+        let outcome = iaa.compress_pages(&mut jobs, &[page.as_slice()])[0];
+        let line = match outcome {
+            Outcome::Compressed(n) => {
+                let data = Iaa::output(&jobs[0], n).to_vec();
+                match iaa.decompress_page(&mut jobs[0], &data) {
+                    Outcome::Decompressed if Iaa::output(&jobs[0], 4096) == page.as_slice() => {
+                        format!("compress {n} bytes, decompress: round trip ok")
+                    }
+                    other => {
+                        failures += 1;
+                        format!("decompress FAILED: {other:?}")
+                    }
+                }
+            }
+            Outcome::Raw => "does not compress below a page: sent raw (as QEMU does)".to_string(),
+            other => {
+                failures += 1;
+                format!("compress FAILED: {other:?}")
+            }
+        };
+        println!("  {name}: {line}");
+    }
+    println!("  counters: {}", iaa.counters.to_json());
+    if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -420,12 +681,19 @@ fn demo(
     channels: usize,
     method: Method,
     record: &Path,
+    engine: EngineArg,
 ) -> ExitCode {
+    let (engine, engine_name) = match pageflate::iaa::engine(engine.choice()) {
+        Ok(e) => e,
+        Err(e) => return fail("demo", &e),
+    };
     let opts = DemoOptions {
         image,
         channels,
         method,
         record: record.to_path_buf(),
+        engine,
+        engine_name,
     };
     let bar = page_bar(0, json);
     bar.set_message("migrating");

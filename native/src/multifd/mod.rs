@@ -15,7 +15,7 @@ pub mod send;
 mod sync;
 pub mod zero;
 
-pub use engine::{PageEngine, SoftwareEngine};
+pub use engine::{IaaEngine, PageEngine, SoftwareEngine};
 pub use recv::{receive, Received, RecvError, RecvOptions, RecvReport};
 pub use send::{send, session, SendError, SendOptions, SendReport, Session};
 

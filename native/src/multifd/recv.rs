@@ -12,7 +12,7 @@
 //! - the first error cancels the rest: every socket is shut down, every thread returns,
 //!   and all memory is freed before [`receive`] returns that error.
 
-use super::engine::{PageEngine, SoftwareEngine};
+use super::engine::{Engine, PageEngine};
 use super::sync::{SyncFailed, SyncPoint};
 use super::ChannelStats;
 use crate::ram::{Backing, DestRam};
@@ -51,6 +51,8 @@ pub struct RecvOptions {
     pub end_grace: Duration,
     /// Touch destination memory before receiving into it.
     pub prefault: bool,
+    /// The page engine for qpl pages (software, or IAA with software fallback).
+    pub engine: Engine,
 }
 
 impl Default for RecvOptions {
@@ -64,6 +66,7 @@ impl Default for RecvOptions {
             idle_timeout: Duration::from_secs(60),
             end_grace: Duration::from_secs(10),
             prefault: true,
+            engine: Engine::Software,
         }
     }
 }
@@ -721,7 +724,7 @@ fn announce_ram(buf: &[u8], shared: &Shared<'_>) -> Result<bool, RecvError> {
 
 /// Per-channel decoding state: zlib and zstd keep one stream per channel.
 struct Decoders {
-    engine: SoftwareEngine,
+    engine: Box<dyn PageEngine>,
     zlib: Option<ZlibDecoder>,
     zstd: Option<zstd::stream::raw::Decoder<'static>>,
 }
@@ -738,7 +741,7 @@ fn channel_thread(mut conn: Conn, id: u8, shared: &Shared<'_>) -> Result<Channel
         ..ChannelStats::default()
     };
     let mut dec = Decoders {
-        engine: SoftwareEngine::new(Method::None, ps, Level::Fast),
+        engine: opts.engine.build(Method::Qpl, ps, Level::Fast),
         zlib: None,
         zstd: None,
     };

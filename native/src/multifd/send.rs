@@ -13,7 +13,7 @@
 //! [`send`] sends a whole image once; [`session`] lets a VMM send rounds of dirty pages
 //! with a [`Session::sync`] between them, as QEMU's precopy iterations do.
 
-use super::engine::{PageEngine, SoftwareEngine};
+use super::engine::Engine;
 use super::sync::SyncPoint;
 use super::zero::is_zero;
 use super::ChannelStats;
@@ -43,6 +43,8 @@ pub struct SendOptions {
     pub level: Level,
     /// Also write every channel into this directory (`conn-K.bin`, a capture).
     pub record: Option<PathBuf>,
+    /// The page engine (software, or IAA with software fallback).
+    pub engine: Engine,
 }
 
 impl Default for SendOptions {
@@ -52,6 +54,7 @@ impl Default for SendOptions {
             method: Method::Qpl,
             level: Level::Fast,
             record: None,
+            engine: Engine::Software,
         }
     }
 }
@@ -396,7 +399,7 @@ fn channel_thread(id: u8, mut conn: Conn, shared: &Shared<'_>) -> Result<Channel
     let ps = shared.ram.page_size;
     let method = shared.opts.method;
     let framer = ChannelWriter::new(Method::None, ps, Level::Fast);
-    let mut engine = SoftwareEngine::new(method, ps, shared.opts.level);
+    let mut engine = shared.opts.engine.build(method, ps, shared.opts.level);
     let mut stats = ChannelStats {
         id,
         ..ChannelStats::default()
