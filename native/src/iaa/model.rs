@@ -140,8 +140,10 @@ struct Shared {
     exec_injections: Mutex<VecDeque<Inject>>,
     forever_full: std::sync::atomic::AtomicBool,
     stats: ModelStats,
-    /// Decompress state left in an AECS half, by the half's address.
-    inflaters: Mutex<HashMap<u64, Box<Inflater>>>,
+    /// Decompress state left in an AECS half, by the half's address: the decoder, and how
+    /// many input bytes it already read but reported as not completed (the hardware keeps
+    /// such bits in the AECS input accumulator; the resubmitted input starts with them).
+    inflaters: Mutex<HashMap<u64, (Box<Inflater>, usize)>>,
 }
 
 /// The model: create it, take a [`ModelPortal`] per queue, inject, inspect counters.
@@ -561,22 +563,25 @@ impl Shared {
             };
         }
         let (read_half, write_half) = Self::aecs_halves(d);
-        let mut inflater = if opf & op_flag::READ_AECS != 0 {
+        let (mut inflater, skip) = if opf & op_flag::READ_AECS != 0 {
             // SAFETY: as above (AECS alignment and size were checked).
             let half = unsafe { mem(read_half, aecs::DECOMPRESS_AECS_LEN) };
             match aecs::decompress_state(half) {
-                aecs::state::HEADER => Box::new(Inflater::new(InflateOptions::STRICT_4K)),
+                aecs::state::HEADER => (Box::new(Inflater::new(InflateOptions::STRICT_4K)), 0),
                 _ => match lock(&self.inflaters).remove(&read_half) {
-                    Some(i) => i,
+                    Some(saved) => saved,
                     None => return analytics(22), // state this engine never wrote
                 },
             }
         } else {
-            Box::new(Inflater::new(InflateOptions::STRICT_4K))
+            (Box::new(Inflater::new(InflateOptions::STRICT_4K)), 0)
         };
+        if skip > input.len() {
+            return analytics(22);
+        }
         let suppress = flags & decomp_flag::SUPPRESS_OUTPUT != 0;
         let mut out = vec![0u8; limit as usize];
-        let (mut consumed, mut written) = (0usize, 0usize);
+        let (mut consumed, mut written) = (skip, 0usize);
         let mut finished = false;
         loop {
             let room = if suppress {
@@ -628,7 +633,7 @@ impl Shared {
         unsafe { mem_mut(d.dst(), written) }.copy_from_slice(&out[..written]);
         let (crc, xor) = Self::checksums(d, (0, 0), &out[..written]);
         if !finished && opf & (3 << 18) == op_flag::WRITE_AECS_ALWAYS {
-            self.save_state(write_half, inflater, &out[..written]);
+            self.save_state(write_half, inflater, 0, &out[..written]);
         }
         Completion {
             bytes_completed: consumed as u32,
@@ -639,7 +644,9 @@ impl Shared {
         }
     }
 
-    /// Output full: hand back what fits, and (if asked) the state to resume from.
+    /// Output full: hand back what fits, and (if asked) the state to resume from. At least
+    /// one input byte is reported as not completed, so the resubmission is never empty
+    /// (the decoder already holds it, as the hardware's input accumulator would).
     fn overflow(
         &self,
         d: &Descriptor,
@@ -650,8 +657,10 @@ impl Shared {
     ) -> Completion {
         // SAFETY: the submitter's contract; out.len() ≤ max_dst.
         unsafe { mem_mut(d.dst(), out.len()) }.copy_from_slice(out);
+        let held = usize::from(consumed > 0);
+        let consumed = consumed - held;
         if d.op_flags() & (3 << 18) != 0 {
-            self.save_state(write_half, inflater, out);
+            self.save_state(write_half, inflater, held, out);
         }
         let (crc, xor) = Self::checksums(d, (0, 0), out);
         Completion {
@@ -664,7 +673,7 @@ impl Shared {
     }
 
     /// Write the AECS half's visible state (iaa.md §5.4) and keep the decoder beside it.
-    fn save_state(&self, half_addr: u64, inflater: Box<Inflater>, recent: &[u8]) {
+    fn save_state(&self, half_addr: u64, inflater: Box<Inflater>, held: usize, recent: &[u8]) {
         // SAFETY: the submitter's contract (the AECS is 2 × DECOMPRESS_AECS_LEN).
         let half = unsafe { mem_mut(half_addr, aecs::DECOMPRESS_AECS_LEN) };
         half[aecs::D_STATE_AT..aecs::D_STATE_AT + 2]
@@ -675,7 +684,7 @@ impl Shared {
         let ptr = (keep as u16 & 0x7FFF) | if recent.len() >= 4096 { 0x8000 } else { 0 };
         half[aecs::D_HISTORY_PTR_AT..aecs::D_HISTORY_PTR_AT + 2]
             .copy_from_slice(&ptr.to_le_bytes());
-        lock(&self.inflaters).insert(half_addr, inflater);
+        lock(&self.inflaters).insert(half_addr, (inflater, held));
     }
 }
 
