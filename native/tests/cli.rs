@@ -338,3 +338,68 @@ fn inspect_page_reports_the_digest_of_the_guest_page() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("pages (0.."));
 }
+
+#[test]
+fn iaa_commands_say_plainly_what_this_machine_has() {
+    let list = pageflate(&["iaa", "list"]);
+    assert!(list.status.success());
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("ENQCMD") && text.contains("cannot submit"),
+        "{text}"
+    );
+    let selftest = pageflate(&["iaa", "selftest"]);
+    assert_eq!(
+        selftest.status.code(),
+        Some(2),
+        "no IAA here: selftest must fail"
+    );
+    assert!(String::from_utf8_lossy(&selftest.stderr).contains("no IAA"));
+    let setup = pageflate(&["iaa", "setup", "--dry-run"]);
+    assert_eq!(setup.status.code(), Some(2));
+    // With the device model (tests and demos only) the self test and the demo run on "IAA".
+    let model = Command::new(env!("CARGO_BIN_EXE_pageflate"))
+        .args(["iaa", "selftest"])
+        .env("PAGEFLATE_IAA_MODEL", "1")
+        .output()
+        .unwrap();
+    assert!(
+        model.status.success(),
+        "{}",
+        String::from_utf8_lossy(&model.stdout)
+    );
+    let record = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("demo-iaa");
+    let demo = Command::new(env!("CARGO_BIN_EXE_pageflate"))
+        .args([
+            "demo",
+            "--json",
+            "--engine",
+            "iaa",
+            "--record",
+            record.to_str().unwrap(),
+        ])
+        .env("PAGEFLATE_IAA_MODEL", "2")
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let r: Value = serde_json::from_slice(&demo.stdout).unwrap();
+    assert_eq!(r["verified"], true);
+    assert!(r["iaa"]["hw_compressed"].as_u64().unwrap() > 1000, "{r}");
+    assert!(r["iaa"]["hw_decompressed"].as_u64().unwrap() > 1000, "{r}");
+    let no_iaa = pageflate(&[
+        "demo",
+        "--engine",
+        "iaa",
+        "--record",
+        record.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        no_iaa.status.code(),
+        Some(2),
+        "--engine iaa without IAA is an error"
+    );
+}

@@ -519,6 +519,7 @@ fn send_cmd(image: &Path, to: &str, opts: &SendOptions, json: bool) -> ExitCode 
                     "wire_bytes": r.wire_bytes(), "main_bytes": r.main_bytes,
                     "seconds": secs, "mb_per_s": r.ram_bytes as f64 / secs / 1e6,
                     "channels": channels_json(&r.channels),
+                    "iaa": opts.engine.counters(),
                 });
                 emit(&format!("{doc:#}\n"))
             } else {
@@ -536,6 +537,9 @@ fn send_cmd(image: &Path, to: &str, opts: &SendOptions, json: bool) -> ExitCode 
                     r.wire_bytes(),
                     r.wire_bytes() as f64 / r.ram_bytes.max(1) as f64
                 );
+                if let Some(c) = opts.engine.counters() {
+                    println!("  IAA counters: {c}");
+                }
                 ExitCode::SUCCESS
             }
         }
@@ -580,6 +584,7 @@ fn recv_cmd(listen: &str, opts: &RecvOptions, json: bool) -> ExitCode {
                     "device_sections": r.device_sections, "seconds": secs,
                     "channels": channels_json(&r.channels),
                     "files": r.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+                    "iaa": opts.engine.counters(),
                 });
                 emit(&format!("{doc:#}\n"))
             } else {
@@ -597,6 +602,9 @@ fn recv_cmd(listen: &str, opts: &RecvOptions, json: bool) -> ExitCode {
                     println!("  pages in the main stream: {}", r.main_pages);
                 }
                 println!("  {} files written", r.files.len());
+                if let Some(c) = opts.engine.counters() {
+                    println!("  IAA counters: {c}");
+                }
                 ExitCode::SUCCESS
             }
         }
