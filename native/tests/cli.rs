@@ -253,9 +253,15 @@ fn send_and_recv_processes_migrate_an_image_directory_over_tcp() {
         .spawn()
         .unwrap();
     let mut err = std::io::BufReader::new(recv.stderr.take().unwrap());
+    // The first line that says it listens (other notes may come first).
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
-    assert!(line.contains("listening"), "{line}");
+    while !line.contains("listening") {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut err, &mut line).unwrap() > 0,
+            "recv ended"
+        );
+    }
     let sent = pageflate(&[
         "send",
         image.to_str().unwrap(),

@@ -133,8 +133,11 @@ fn start_recv(port: u16, out: &Path) -> (Child, BufReader<std::process::ChildStd
     // It says so on stderr once it listens; the rest of stderr is read after it ends.
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
     let mut line = String::new();
-    stderr.read_line(&mut line).expect("read recv's stderr");
-    assert!(line.contains("listening"), "pageflate recv: {line}");
+    while !line.contains("listening") {
+        line.clear();
+        let n = stderr.read_line(&mut line).expect("read recv's stderr");
+        assert!(n > 0, "pageflate recv ended before listening");
+    }
     (child, stderr)
 }
 

@@ -273,11 +273,8 @@ fn main() -> ExitCode {
             engine,
             json,
         } => {
-            let engine = match pageflate::iaa::engine(engine.choice()) {
-                Ok((e, what)) => {
-                    eprintln!("pageflate recv: page engine: {what}");
-                    e
-                }
+            let (engine, what) = match pageflate::iaa::engine(engine.choice()) {
+                Ok(e) => e,
                 Err(e) => return fail("recv", &e),
             };
             let opts = RecvOptions {
@@ -290,7 +287,7 @@ fn main() -> ExitCode {
                 prefault: !no_prefault,
                 ..RecvOptions::default()
             };
-            recv_cmd(&listen, &opts, json)
+            recv_cmd(&listen, &opts, json, &what)
         }
         Command::Inspect { paths, json, page } => match page {
             Some(n) => inspect_page(&paths, n),
@@ -550,7 +547,7 @@ fn send_cmd(image: &Path, to: &str, opts: &SendOptions, json: bool) -> ExitCode 
     }
 }
 
-fn recv_cmd(listen: &str, opts: &RecvOptions, json: bool) -> ExitCode {
+fn recv_cmd(listen: &str, opts: &RecvOptions, json: bool, engine: &str) -> ExitCode {
     let at = match Endpoint::parse(listen) {
         Ok(t) => t,
         Err(e) => return fail("recv", &e),
@@ -560,6 +557,7 @@ fn recv_cmd(listen: &str, opts: &RecvOptions, json: bool) -> ExitCode {
         Err(e) => return fail("recv", &format!("cannot listen on {at}: {e}")),
     };
     eprintln!("pageflate recv: listening on {}", listener.local_addr());
+    eprintln!("pageflate recv: page engine: {engine}");
     let bar = if json {
         ProgressBar::hidden()
     } else {

@@ -310,14 +310,40 @@ pub enum Status {
     InvalidSize,
     /// 0x16: overlapping buffers.
     Overlap,
+    /// 0x19: invalid interrupt handle.
+    InvalidInterruptHandle,
+    /// 0x1A: completion-record address translation fault.
+    CompletionTranslationFault,
     /// 0x1B: completion record not 64-byte aligned.
     MisalignedCompletion,
     /// 0x1C: misaligned AECS address or size.
     MisalignedAecs,
+    /// 0x1D: privilege error.
+    Privilege,
+    /// 0x1E: traffic-class configuration error.
+    TrafficClass,
+    /// 0x1F: readback page fault.
+    ReadbackFault,
+    /// 0x20 / 0x21: hardware error (the code).
+    HardwareError(u8),
+    /// 0x22: address translation failure.
+    TranslationFailure,
+    /// 0x23: page request (PRS) timeout.
+    PageRequestTimeout,
     /// 0x24: watchdog timer expired.
     Watchdog,
     /// 0x30: invalid decompress/compress flags.
     InvalidAuxFlags,
+    /// 0x31: invalid filter flags.
+    InvalidFilterFlags,
+    /// 0x32: invalid input size.
+    InvalidInputSize,
+    /// 0x33: invalid number of elements.
+    InvalidElements,
+    /// 0x34: invalid src1 bit width.
+    InvalidBitWidth,
+    /// 0x35: invert-output on a non-bit-vector output.
+    InvalidInvertOutput,
     /// Any other code, kept as read.
     Other(u8),
 }
@@ -338,10 +364,23 @@ impl Status {
             0x12 => Status::NonZeroReserved,
             0x13 => Status::InvalidSize,
             0x16 => Status::Overlap,
+            0x19 => Status::InvalidInterruptHandle,
+            0x1A => Status::CompletionTranslationFault,
             0x1B => Status::MisalignedCompletion,
             0x1C => Status::MisalignedAecs,
+            0x1D => Status::Privilege,
+            0x1E => Status::TrafficClass,
+            0x1F => Status::ReadbackFault,
+            0x20 | 0x21 => Status::HardwareError(b & 0x7F),
+            0x22 => Status::TranslationFailure,
+            0x23 => Status::PageRequestTimeout,
             0x24 => Status::Watchdog,
             0x30 => Status::InvalidAuxFlags,
+            0x31 => Status::InvalidFilterFlags,
+            0x32 => Status::InvalidInputSize,
+            0x33 => Status::InvalidElements,
+            0x34 => Status::InvalidBitWidth,
+            0x35 => Status::InvalidInvertOutput,
             _ => Status::Other(b),
         }
     }
@@ -360,10 +399,23 @@ impl Status {
             Status::NonZeroReserved => 0x12,
             Status::InvalidSize => 0x13,
             Status::Overlap => 0x16,
+            Status::InvalidInterruptHandle => 0x19,
+            Status::CompletionTranslationFault => 0x1A,
             Status::MisalignedCompletion => 0x1B,
             Status::MisalignedAecs => 0x1C,
+            Status::Privilege => 0x1D,
+            Status::TrafficClass => 0x1E,
+            Status::ReadbackFault => 0x1F,
+            Status::HardwareError(b) => b,
+            Status::TranslationFailure => 0x22,
+            Status::PageRequestTimeout => 0x23,
             Status::Watchdog => 0x24,
             Status::InvalidAuxFlags => 0x30,
+            Status::InvalidFilterFlags => 0x31,
+            Status::InvalidInputSize => 0x32,
+            Status::InvalidElements => 0x33,
+            Status::InvalidBitWidth => 0x34,
+            Status::InvalidInvertOutput => 0x35,
             Status::Other(b) => b,
         }
     }
@@ -485,5 +537,25 @@ impl fmt::Display for Completion {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every status byte iaa.md §4.2 lists has a name and survives a round trip.
+    #[test]
+    fn every_listed_status_is_named() {
+        let listed = [
+            0x00, 0x01, 0x03, 0x83, 0x04, 0x0A, 0x0B, 0x10, 0x11, 0x12, 0x13, 0x16, 0x19, 0x1A,
+            0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x24, 0x30, 0x31, 0x32, 0x33,
+            0x34, 0x35,
+        ];
+        for b in listed {
+            let s = Status::from_byte(b);
+            assert!(!matches!(s, Status::Other(_)), "{b:#04x} unnamed");
+            assert_eq!(s.to_byte(), b, "{s:?}");
+        }
     }
 }

@@ -566,6 +566,10 @@ impl Shared {
         let (mut inflater, skip) = if opf & op_flag::READ_AECS != 0 {
             // SAFETY: as above (AECS alignment and size were checked).
             let half = unsafe { mem(read_half, aecs::DECOMPRESS_AECS_LEN) };
+            // The AECS format must match the generation (Format-2 on IAA 2.0, iaa.md §6).
+            if (half[aecs::D_FORMAT_AT] != 0) != (self.config.version >= 2) {
+                return analytics(22);
+            }
             match aecs::decompress_state(half) {
                 aecs::state::HEADER => (Box::new(Inflater::new(InflateOptions::STRICT_4K)), 0),
                 _ => match lock(&self.inflaters).remove(&read_half) {
