@@ -5,6 +5,7 @@
 
 pub use pageflate_core as core;
 
+pub mod bench;
 pub mod demo;
 pub mod iaa;
 pub mod inspect;

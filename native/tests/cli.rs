@@ -409,3 +409,43 @@ fn iaa_commands_say_plainly_what_this_machine_has() {
         "--engine iaa without IAA is an error"
     );
 }
+
+#[test]
+fn bench_measures_every_codec_and_decoder_in_one_run() {
+    let ram = shared().join("captures/qpl-2ch/ram.bin.zst");
+    let qpl = shared().join("captures/qpl-2ch");
+    let out = pageflate(&[
+        "bench",
+        "--corpus",
+        ram.to_str().unwrap(),
+        "--qpl-capture",
+        qpl.to_str().unwrap(),
+        "--runs",
+        "5",
+        "--no-end-to-end",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["runs"], 5);
+    let compress = r["compress"].as_array().unwrap();
+    assert_eq!(compress.len(), 5);
+    let ratio = |name: &str| {
+        compress.iter().find(|c| c["codec"] == name).unwrap()["ratio"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(ratio("pageflate dense") < ratio("pageflate fast"));
+    assert!(ratio("pageflate fast") < 0.6 && ratio("libdeflate level 1") < 0.6);
+    let dec = r["decompress"].as_array().unwrap();
+    assert_eq!(dec.len(), 8, "4 decoders × 2 page sets");
+    for d in dec {
+        assert_eq!(d["all_decoded"], true, "{d}");
+        assert!(d["mb_per_s"].as_f64().unwrap() > 1.0);
+    }
+    assert!(r["zero_scan_mb_per_s"].as_f64().unwrap() > 100.0);
+}

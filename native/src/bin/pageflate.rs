@@ -122,6 +122,25 @@ enum Command {
         #[arg(long)]
         page: Option<usize>,
     },
+    /// Measure pageflate against miniz_oxide, libdeflate and zlib-rs in one run (ratio,
+    /// compress and decompress MB/s per page), plus zero-page scan and send → recv.
+    Bench {
+        /// Guest-memory image (a file or .zst) whose non-zero pages are measured.
+        #[arg(long, default_value = "../shared/corpus/guest-ram-a-64M.bin.zst")]
+        corpus: PathBuf,
+        /// A QEMU qpl capture whose pages are also decoded (QPL's fixed-Huffman output).
+        #[arg(long, default_value = "../shared/captures/qpl-2ch")]
+        qpl_capture: PathBuf,
+        /// Rounds (median reported; at least 5).
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+        /// Skip the send → recv measurement.
+        #[arg(long)]
+        no_end_to_end: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Intel IAA: list devices and queues, set them up, self-test.
     Iaa {
         #[command(subcommand)]
@@ -294,11 +313,69 @@ fn main() -> ExitCode {
             None => inspect(&paths, json),
         },
         Command::Extract { paths, out } => extract(&paths, &out),
+        Command::Bench {
+            corpus,
+            qpl_capture,
+            runs,
+            no_end_to_end,
+            json,
+        } => bench(&corpus, &qpl_capture, runs, !no_end_to_end, json),
         Command::Iaa { command } => match command {
             IaaCommand::List { json } => iaa_list(json),
             IaaCommand::Setup { dry_run, wq_size } => iaa_setup(dry_run, wq_size),
             IaaCommand::Selftest => iaa_selftest(),
         },
+    }
+}
+
+fn bench(corpus: &Path, qpl: &Path, runs: usize, e2e: bool, json: bool) -> ExitCode {
+    let memory = match SourceRam::open(corpus, 4096) {
+        Ok(r) => r.blocks[0].bytes().to_vec(),
+        Err(e) => return fail("bench", &format!("{e} (pass --corpus FILE)")),
+    };
+    // The qpl capture's deflate pages, as QEMU's QPL produced them.
+    let mut qpl_pages = Vec::new();
+    if qpl.exists() {
+        match pageflate::inspect::load(&[qpl.to_path_buf()]) {
+            Ok(files) => match pageflate::inspect::open(&files) {
+                Ok(c) => {
+                    for e in c.page_events() {
+                        if let Some(w) = c.page_wire(&e.source) {
+                            if w.deflate {
+                                qpl_pages.push(w.bytes.to_vec());
+                            }
+                        }
+                    }
+                }
+                Err(e) => return fail("bench", &format!("{}: {e}", qpl.display())),
+            },
+            Err(e) => return fail("bench", &format!("{}: {e}", qpl.display())),
+        }
+    } else if !json {
+        eprintln!(
+            "pageflate bench: {} not found: QPL-format pages skipped",
+            qpl.display()
+        );
+    }
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new_spinner();
+        b.enable_steady_tick(Duration::from_millis(200));
+        b
+    };
+    let opts = pageflate::bench::BenchOptions {
+        runs,
+        end_to_end: e2e,
+    };
+    let r = pageflate::bench::run(&memory, &qpl_pages, &opts, &|m| {
+        bar.set_message(m.to_string())
+    });
+    bar.finish_and_clear();
+    if json {
+        emit(&format!("{r:#}\n"))
+    } else {
+        emit(&pageflate::bench::render(&r))
     }
 }
 
