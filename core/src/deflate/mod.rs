@@ -61,6 +61,9 @@ impl core::error::Error for OutputFull {}
 /// Tokens per block: a block ends after this many literals and matches.
 pub(crate) const MAX_BLOCK_TOKENS: usize = 16384;
 
+/// The fast page path gives up after this many bytes if they did not shrink at all.
+const PROBE: usize = 1024;
+
 /// A reusable deflate compressor (about 300 KiB of tables, allocated once by [`Compressor::new`];
 /// compressing allocates nothing).
 pub struct Compressor {
@@ -217,14 +220,44 @@ impl Compressor {
         (parsed.end == data.len()).then_some(parsed.tokens)
     }
 
-    /// The fast level's page path: one pass that parses and writes a final canned block
+    /// The fast level's page path (PROBE: see the constant): one pass that parses and writes a final canned block
     /// directly into `out`, stopping as soon as the output would not fit. Returns the bytes
     /// written, or `None` if the page does not fit in `out`.
     pub(crate) fn compress_page_direct(&mut self, page: &[u8], out: &mut [u8]) -> Option<usize> {
         self.finder.start(page.len());
         let mut sink = self.block.start_canned(BitWriter::new(out));
-        self.finder.greedy(page, 0, page.len(), &mut sink);
+        let probe = PROBE.min(page.len());
+        self.finder.greedy(page, 0, probe, &mut sink);
+        if probe < page.len() {
+            if sink.bits() >= 8 * probe as u64 {
+                return None;
+            }
+            self.finder.greedy(page, probe, page.len(), &mut sink);
+        }
         sink.end_block().finish()
+    }
+
+    /// The dense level's early raw decision: a page whose first kilobyte uses at least 200
+    /// distinct byte values (random or already-compressed data; text uses far fewer) and
+    /// does not shrink under the fast path's probe will not fit, and the lazy parse and
+    /// code construction for it would be wasted.
+    pub(crate) fn looks_incompressible(&mut self, page: &[u8], scratch: &mut [u8]) -> bool {
+        if page.len() <= PROBE {
+            return false;
+        }
+        let mut seen = [false; 256];
+        let mut distinct = 0;
+        for &b in &page[..PROBE] {
+            distinct += usize::from(!seen[usize::from(b)]);
+            seen[usize::from(b)] = true;
+        }
+        if distinct < 200 {
+            return false;
+        }
+        self.finder.start(PROBE);
+        let mut sink = self.block.start_canned(BitWriter::new(scratch));
+        self.finder.greedy(page, 0, PROBE, &mut sink);
+        sink.bits() >= 8 * PROBE as u64
     }
 
     /// Price and write one final block holding the first `n` parsed tokens of `data`,
