@@ -179,3 +179,40 @@ fn streaming_with_sync_flushes_and_wrappers() {
         assert!(back == data);
     }
 }
+
+/// One decoder over a mix of pages: runs with the same dynamic code (the decoder keeps its
+/// tables), then other codes, fixed blocks and stored blocks in between, must all decode.
+#[test]
+fn a_reused_decoder_keeps_or_rebuilds_its_tables_correctly() {
+    let mut rng = Rng::new(77);
+    let mut d = Decompressor::new();
+    let mut fast = Compressor::new(Level::Fast);
+    let mut buf = vec![0u8; 4096];
+    let mut out = vec![0u8; 4096];
+    for k in 0..400 {
+        let page = sample(&mut rng, 4096);
+        let stream = match k % 7 {
+            0 => miniz_oxide::deflate::compress_to_vec(&page, 6),
+            1 => miniz_oxide::deflate::compress_to_vec(&page, 0),
+            2 => deflate_to_vec(&page, Level::Dense),
+            _ => match compress_page(&mut fast, &page, &mut buf) {
+                PageEncoding::Compressed(n) => buf[..n].to_vec(),
+                PageEncoding::Raw => continue,
+            },
+        };
+        let r = d
+            .inflate(&stream, &mut out, InflateOptions::STRICT_4K)
+            .unwrap_or_else(|e| panic!("page {k}: {e}"));
+        assert_eq!(r.written, 4096);
+        assert!(out == page, "page {k} (kind {}) differs", k % 7);
+    }
+    // A stream whose second block repeats the first block's code: decoded in one call.
+    let long = sample(&mut rng, 200_000);
+    let stream = miniz_oxide::deflate::compress_to_vec(&long, 1);
+    let mut back = vec![0u8; long.len()];
+    let r = d
+        .inflate(&stream, &mut back, InflateOptions::STANDARD)
+        .unwrap();
+    assert_eq!(r.written, long.len());
+    assert!(back == long);
+}
