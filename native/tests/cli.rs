@@ -2,21 +2,13 @@
 //! manifest's, `extract` writes pc.ram equal to the snapshot outside the VGA window, and a
 //! corrupted capture makes inspect fail with a message that names the channel and byte.
 
+mod common;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn shared() -> PathBuf {
-    let dir = std::env::var_os("PAGEFLATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    assert!(
-        dir.join("captures").is_dir(),
-        "shared data missing at {}",
-        dir.display()
-    );
-    dir
-}
+use common::shared;
 
 fn pageflate(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_pageflate"))

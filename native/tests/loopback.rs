@@ -3,6 +3,8 @@
 //! bit for bit, and both ends must count the same packets and pages. Also: every real QEMU
 //! capture replayed into `recv` from its files gives the snapshot's RAM.
 
+mod common;
+
 use pageflate::core::deflate::Level;
 use pageflate::core::multifd::Method;
 use pageflate::demo::generate_image;
@@ -12,17 +14,7 @@ use pageflate::transport::{Endpoint, Listener};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-fn shared() -> PathBuf {
-    let dir = std::env::var_os("PAGEFLATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    assert!(
-        dir.join("captures").is_dir(),
-        "shared data missing at {}",
-        dir.display()
-    );
-    dir
-}
+use common::shared;
 
 fn tmp(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);

@@ -8,6 +8,8 @@
 //! again (QEMU refuses to migrate a VM still paused by its previous migration), and a new
 //! snapshot is taken.
 
+mod common;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -19,15 +21,7 @@ const RAM_BYTES: usize = 40 << 20;
 const VGA_WINDOW: std::ops::Range<usize> = 0xA0000..0xC0000;
 
 fn shared() -> PathBuf {
-    let dir = std::env::var_os("PAGEFLATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    assert!(
-        dir.join("guest/bzImage").is_file(),
-        "the test guest is missing at {}/guest",
-        dir.display()
-    );
-    dir
+    common::shared_with("guest/bzImage")
 }
 
 /// Kills the process when the test ends, however it ends.

@@ -9,18 +9,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 fn open_dir(dir: &std::path::Path) -> CaptureView {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
-    CaptureView::open(files).expect("open")
+    CaptureView::open(pageflate_wasm::read_dir_files(dir).unwrap()).expect("open")
 }
 
 #[test]

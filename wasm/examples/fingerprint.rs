@@ -7,17 +7,8 @@ fn main() {
     let dir = std::env::args()
         .nth(1)
         .expect("usage: fingerprint CAPTURE_DIR");
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .expect("read the capture directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    files.sort();
+    let files = pageflate_wasm::read_dir_files(std::path::Path::new(&dir))
+        .expect("read the capture directory");
     let view = pageflate_wasm::CaptureView::open(files).expect("open the capture");
     println!("{:#}", view.fingerprint());
 }

@@ -69,6 +69,26 @@ pub fn unzstd(data: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Every file of a directory as (name, bytes), sorted by name — how native tests and tools
+/// hand a capture directory to [`CaptureView::open`].
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_dir_files(dir: &std::path::Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_file() {
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            files.push((name, std::fs::read(&path)?));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// Channel file names and their (decoded) bytes.
 pub type LoadedFiles = (Vec<String>, Vec<Box<[u8]>>);
 

@@ -492,9 +492,9 @@ fn read_record(
 ) -> Result<bool, RecvError> {
     let mut filled = 0;
     while filled < buf.len() {
-        match conn.read(&mut buf[filled..]) {
-            Ok(0) if filled == 0 => return Ok(false),
-            Ok(0) => {
+        match read_some(conn, &mut buf[filled..], origin, at + filled as u64, idle)? {
+            0 if filled == 0 => return Ok(false),
+            0 => {
                 return Err(error(
                     origin,
                     Some(at + filled as u64),
@@ -504,7 +504,23 @@ fn read_record(
                     ),
                 ))
             }
-            Ok(n) => filled += n,
+            n => filled += n,
+        }
+    }
+    Ok(true)
+}
+
+/// One `read`: retried on EINTR; a read timeout is the idle timeout, named as such.
+fn read_some(
+    conn: &mut Conn,
+    buf: &mut [u8],
+    origin: Origin,
+    at: u64,
+    idle: Duration,
+) -> Result<usize, RecvError> {
+    loop {
+        match conn.read(buf) {
+            Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e)
                 if matches!(
@@ -514,14 +530,13 @@ fn read_record(
             {
                 return Err(error(
                     origin,
-                    Some(at + filled as u64),
+                    Some(at),
                     format!("no data for {idle:?} (idle timeout)"),
                 ))
             }
-            Err(e) => return Err(error(origin, Some(at + filled as u64), e.to_string())),
+            Err(e) => return Err(error(origin, Some(at), e.to_string())),
         }
     }
-    Ok(true)
 }
 
 fn read_exact_at(
@@ -611,23 +626,13 @@ fn main_thread(mut conn: Conn, magic: [u8; 4], shared: &Shared<'_>) -> Result<Ve
     let mut chunk = vec![0u8; 256 << 10];
     let mut announced = false;
     loop {
-        let n = match conn.read(&mut chunk) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(error(
-                    origin,
-                    Some(buf.len() as u64),
-                    format!("no data for {:?} (idle timeout)", opts.idle_timeout),
-                ))
-            }
-            Err(e) => return Err(error(origin, Some(buf.len() as u64), e.to_string())),
-        };
+        let n = read_some(
+            &mut conn,
+            &mut chunk,
+            origin,
+            buf.len() as u64,
+            opts.idle_timeout,
+        )?;
         if shared.is_cancelled() {
             return Err(stopped(origin));
         }

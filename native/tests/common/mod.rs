@@ -1,0 +1,22 @@
+//! What the native integration tests share: the shared data set's location.
+
+use std::path::PathBuf;
+
+/// `../shared/` (or `$PAGEFLATE_SHARED`); fails loudly when `needed` is not inside it.
+pub fn shared_with(needed: &str) -> PathBuf {
+    let dir = std::env::var_os("PAGEFLATE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    assert!(
+        dir.join(needed).exists(),
+        "shared data missing: {} (set PAGEFLATE_SHARED)",
+        dir.join(needed).display()
+    );
+    dir
+}
+
+/// `../shared/` with its captures.
+#[allow(dead_code)] // not every test file uses both helpers
+pub fn shared() -> PathBuf {
+    shared_with("captures")
+}
