@@ -70,8 +70,8 @@ pub fn unzstd(data: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// Every file of a directory as (name, bytes), sorted by name — how native tests and tools
-/// hand a capture directory to [`CaptureView::open`].
-#[cfg(not(target_arch = "wasm32"))]
+/// hand a capture directory to [`CaptureView::open`] (in a browser there is no file
+/// system: this returns the platform's error there).
 pub fn read_dir_files(dir: &std::path::Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
