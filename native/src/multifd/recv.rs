@@ -254,16 +254,11 @@ pub fn receive(
     opts: &RecvOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Received, RecvError> {
-    if let Some(dir) = &opts.record {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            error(
-                Origin::Receiver,
-                None,
-                format!("cannot create {}: {e}", dir.display()),
-            )
-        })?;
-    }
-    if let Backing::Dir(dir) = &opts.backing {
+    let out_dir = match &opts.backing {
+        Backing::Dir(dir) => Some(dir),
+        Backing::Memory => None,
+    };
+    for dir in opts.record.iter().chain(out_dir) {
         std::fs::create_dir_all(dir).map_err(|e| {
             error(
                 Origin::Receiver,
