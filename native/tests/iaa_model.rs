@@ -28,6 +28,12 @@ impl Record {
     fn new() -> Box<Self> {
         Box::new(Record(std::array::from_fn(|_| AtomicU8::new(0))))
     }
+    /// Status 0 again, before reusing the record for another descriptor.
+    fn reset(&self) {
+        for c in &self.0 {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
     fn addr(&self) -> u64 {
         self.0.as_ptr() as u64
     }
@@ -96,9 +102,7 @@ fn validation_statuses() {
         )
     };
     let check = |d: Descriptor, want: Status| {
-        for c in &cr.0 {
-            c.store(0, Ordering::Relaxed);
-        }
+        cr.reset();
         let got = run(&p, &d, &cr);
         assert_eq!(got.status(), want, "{d:?}");
         got
@@ -188,9 +192,7 @@ fn compress_with_the_fixed_recipe_and_with_statistics_codes() {
     assert_eq!((r.written, &back[..]), (4096, &src[..]));
 
     // Statistics pass (§5.3): counts in the histogram layout.
-    for c in &cr.0 {
-        c.store(0, Ordering::Relaxed);
-    }
+    cr.reset();
     let mut hist = vec![0u8; aecs::HISTOGRAM_LEN];
     let d = Descriptor::compress(
         cr.addr(),
@@ -217,9 +219,7 @@ fn compress_with_the_fixed_recipe_and_with_statistics_codes() {
         &BlockCodes::from_histogram(&other),
         true,
     );
-    for c in &cr.0 {
-        c.store(0, Ordering::Relaxed);
-    }
+    cr.reset();
     let d = Descriptor::compress(
         cr.addr(),
         src.as_ptr() as u64,
@@ -239,9 +239,7 @@ fn compress_with_the_fixed_recipe_and_with_statistics_codes() {
         &BlockCodes::fixed(),
         true,
     );
-    for c in &cr.0 {
-        c.store(0, Ordering::Relaxed);
-    }
+    cr.reset();
     let d = Descriptor::compress(
         cr.addr(),
         src.as_ptr() as u64,
@@ -294,9 +292,7 @@ fn decompress_history_limit_overflow_and_resume() {
     let (mut consumed, mut toggle, mut read) = (0usize, 0u32, 0u32);
     for round in 0.. {
         assert!(round < 10);
-        for c in &cr.0 {
-            c.store(0, Ordering::Relaxed);
-        }
+        cr.reset();
         let room = 1000.min(4096 - got.len()).max(1);
         let d = Descriptor::decompress(
             cr.addr(),

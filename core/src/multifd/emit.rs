@@ -48,21 +48,9 @@ impl ChannelWriter {
         out.extend_from_slice(&init.to_bytes());
     }
 
-    /// Append a SYNC packet (QEMU 10: flags 0x01, no method bits, no pages).
+    /// Append a SYNC packet (see [`write_sync`]).
     pub fn sync(&self, packet_num: u64, out: &mut Vec<u8>) {
-        let mut h = vec![0u8; header_len(self.page_size)];
-        put_header(
-            &mut h,
-            FLAG_SYNC,
-            0,
-            0,
-            0,
-            0,
-            packet_num,
-            "",
-            core::iter::empty(),
-        );
-        out.extend_from_slice(&h);
+        write_sync(self.page_size, packet_num, out);
     }
 
     /// Append a RAM packet for `block` with `normal` pages (data sent) and `zero` page
@@ -167,6 +155,24 @@ impl ChannelWriter {
             }
         }
     }
+}
+
+/// Append a SYNC packet for pages of `page_size` bytes (QEMU 10: flags 0x01, no method
+/// bits, no pages). Needs no compressor, so writers that frame packets themselves call it.
+pub fn write_sync(page_size: usize, packet_num: u64, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + header_len(page_size), 0);
+    put_header(
+        &mut out[start..],
+        FLAG_SYNC,
+        0,
+        0,
+        0,
+        0,
+        packet_num,
+        "",
+        core::iter::empty(),
+    );
 }
 
 /// The fields of a RAM packet header, for writers that frame packets themselves.

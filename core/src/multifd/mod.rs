@@ -17,7 +17,7 @@ mod init;
 mod packet;
 mod payload;
 
-pub use emit::{ChannelWriter, OutPage, RamHeader};
+pub use emit::{write_sync, ChannelWriter, OutPage, RamHeader};
 pub use error::{FormatError, FormatErrorKind};
 pub use init::{ChannelInit, INIT_LEN};
 pub use packet::{

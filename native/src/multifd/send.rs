@@ -22,7 +22,7 @@ use crate::transport::{connect, Conn, Endpoint};
 use pageflate_core::deflate::Level;
 use pageflate_core::migration::emit;
 use pageflate_core::multifd::{
-    ChannelInit, ChannelWriter, Method, OutPage, RamHeader, PACKET_SIZE_BYTES,
+    write_sync, ChannelInit, Method, OutPage, RamHeader, PACKET_SIZE_BYTES,
 };
 use std::fmt;
 use std::io::{IoSlice, Write};
@@ -398,7 +398,6 @@ fn channel_thread(id: u8, mut conn: Conn, shared: &Shared<'_>) -> Result<Channel
     };
     let ps = shared.ram.page_size;
     let method = shared.opts.method;
-    let framer = ChannelWriter::new(Method::None, ps, Level::Fast);
     let mut engine = shared.opts.engine.build(method, ps, shared.opts.level);
     let mut stats = ChannelStats {
         id,
@@ -493,7 +492,7 @@ fn channel_thread(id: u8, mut conn: Conn, shared: &Shared<'_>) -> Result<Channel
             }
             Job::Sync => {
                 let num = shared.packet_num.fetch_add(1, Ordering::SeqCst);
-                framer.sync(num, &mut header);
+                write_sync(ps, num, &mut header);
                 conn.write_all_vectored(&mut [IoSlice::new(&header)])
                     .map_err(|e| err(format!("write: {e}")))?;
                 stats.packets += 1;
