@@ -294,11 +294,18 @@ pub fn receive(
                 .iter()
                 .all(|t: &std::thread::ScopedJoinHandle<'_, _>| t.is_finished());
             let main_done = *shared.main_done.lock().unwrap_or_else(|p| p.into_inner());
+            let counted = threads.len() - shared.empty_connections.load(Ordering::SeqCst);
+            // With a known channel count, a main stream that ends first (a fast sender) must
+            // not stop the accepting: its channels may still be in the listen queue.
+            let all_in = !accepting || limit.is_none_or(|l| counted >= l);
             if let Some(t) = main_done {
-                if all_done {
+                if all_done && all_in {
                     break;
                 }
                 if t.elapsed() > opts.end_grace {
+                    if all_done {
+                        break; // `finish` reports how many channels came
+                    }
                     shared.fail(error(
                         Origin::Receiver,
                         None,
@@ -319,7 +326,6 @@ pub fn receive(
                 ));
                 break;
             }
-            let counted = threads.len() - shared.empty_connections.load(Ordering::SeqCst);
             if accepting && limit.is_some_and(|l| counted >= l) {
                 accepting = false;
             }
