@@ -128,6 +128,17 @@ impl<'a> SliceBits<'a> {
         Some((bit / 8) as usize)
     }
 
+    /// Continue reading at input bit `bit` (≤ the input's length in bits).
+    pub(crate) fn seek_to_bit(&mut self, bit: u64) {
+        debug_assert!(bit <= self.input_bits());
+        self.pos = (bit / 8) as usize;
+        self.buf = 0;
+        self.count = 0;
+        self.padding = 0;
+        self.refill_careful();
+        self.consume((bit % 8) as u32);
+    }
+
     /// Length of the input in bits.
     pub(crate) fn input_bits(&self) -> u64 {
         self.data.len() as u64 * 8

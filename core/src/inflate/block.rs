@@ -99,6 +99,12 @@ impl DecodeTables {
         }
     }
 
+    /// Whether the tables hold the code of the last dynamic header read (so a block that
+    /// repeats that header bit for bit may reuse them).
+    pub(crate) fn holds_dynamic(&self) -> bool {
+        self.holds_built && !self.holds_fixed
+    }
+
     /// Make the tables hold the fixed Huffman code of BTYPE 01.
     pub(crate) fn load_fixed(&mut self) {
         if self.holds_fixed {

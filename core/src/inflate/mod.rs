@@ -14,6 +14,7 @@
 //! match distance beyond 4096 bytes, which is what IAA 1.0 hardware can decode.
 
 mod block;
+mod header_memo;
 mod stream;
 pub(crate) mod tables;
 mod whole;

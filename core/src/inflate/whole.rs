@@ -10,6 +10,7 @@
 use super::block::{
     decode_symbol, read_block_header, read_stored_header, BlockType, DecodeTables, Stop, Symbol,
 };
+use super::header_memo::HeaderMemo;
 use super::tables::{DIST_TABLE_BITS, LITLEN_TABLE_BITS};
 use super::InflateOptions;
 use crate::bits::{BitInput, SliceBits};
@@ -32,6 +33,7 @@ pub struct Inflated {
 /// per thread rather than one per call when decoding many pages).
 pub struct Decompressor {
     tables: DecodeTables,
+    header: HeaderMemo,
 }
 
 impl Default for Decompressor {
@@ -52,6 +54,7 @@ impl Decompressor {
     pub const fn new() -> Self {
         Self {
             tables: DecodeTables::new(),
+            header: HeaderMemo::new(),
         }
     }
 
@@ -81,9 +84,7 @@ impl Decompressor {
                     written = self.decode_block(&mut bits, out, written, max_distance)?;
                 }
                 BlockType::Dynamic => {
-                    self.tables
-                        .read_dynamic(&mut bits)
-                        .map_err(|s| failure(s, &bits))?;
+                    self.read_dynamic_header(&mut bits, input)?;
                     written = self.decode_block(&mut bits, out, written, max_distance)?;
                 }
             }
@@ -95,6 +96,30 @@ impl Decompressor {
             consumed: bits.bytes_consumed(),
             written,
         })
+    }
+
+    /// Read a dynamic block's code description, or skip it when it repeats the previous
+    /// one bit for bit and the tables still hold that code (see [`HeaderMemo`]).
+    fn read_dynamic_header(
+        &mut self,
+        bits: &mut SliceBits<'_>,
+        input: &[u8],
+    ) -> Result<(), InflateError> {
+        let start = bits.bit_position();
+        if self.tables.holds_dynamic() {
+            if let Some(end) = self.header.repeated_at(input, start) {
+                bits.seek_to_bit(end);
+                return Ok(());
+            }
+        }
+        self.header.clear();
+        self.tables
+            .read_dynamic(bits)
+            .map_err(|s| failure(s, bits))?;
+        if !bits.overran() {
+            self.header.record(input, start, bits.bit_position());
+        }
+        Ok(())
     }
 
     /// Decode one Huffman block's symbols; returns the new output position.
@@ -191,6 +216,19 @@ impl Decompressor {
                 let literal = entry_value(entry) as u8;
                 // ≥ 41 bits remain: the next lookup needs no refill, so it does not wait for one.
                 entry = litlen[(b.buf & LITLEN_MASK) as usize];
+                if entry & FLAG_LITERAL != 0 && pos + 1 < out.len() {
+                    // Literals come in runs: take a second one before refilling (≥ 26 bits
+                    // remain after it, enough for the next lookup). This saves a refill and
+                    // a loop test per pair and lets the two table loads overlap.
+                    b.consume_entry(entry);
+                    let second = entry_value(entry) as u8;
+                    entry = litlen[(b.buf & LITLEN_MASK) as usize];
+                    b.refill();
+                    out[pos] = literal;
+                    out[pos + 1] = second;
+                    pos += 2;
+                    continue;
+                }
                 b.refill();
                 out[pos] = literal;
                 pos += 1;
@@ -240,7 +278,7 @@ impl Decompressor {
             // ≥ 56 − 48 bits may remain here: refill before the next lookup.
             b.refill();
             entry = litlen[(b.buf & LITLEN_MASK) as usize];
-            if pos + length + 8 <= out.len() {
+            if pos + length + COPY_OVERSHOOT <= out.len() {
                 copy_match_fast(out, pos, length, distance);
             } else if pos + length <= out.len() {
                 copy_match_exact(out, pos, length, distance);
@@ -334,48 +372,67 @@ fn check_distance(
     }
 }
 
-/// Copy a match when `out` has 8 bytes free past the match (chunks may overshoot by 7).
+/// Room a fast match copy needs past the match's end: chunks overshoot by up to 15 bytes.
+const COPY_OVERSHOOT: usize = 16;
+
+/// Copy a match when `out` has [`COPY_OVERSHOOT`] bytes free past it. Chunks may write past
+/// the match's end; later output overwrites those bytes.
 #[inline(always)]
 fn copy_match_fast(out: &mut [u8], pos: usize, length: usize, distance: usize) {
-    let mut src = pos - distance;
-    let mut dst = pos;
     let end = pos + length;
-    if distance >= 8 {
-        // Each 8-byte chunk reads only bytes written before it (distance ≥ 8), so copying
-        // forward in chunks reproduces the overlapping-match semantics.
-        while dst < end {
-            let chunk = load8(out, src);
-            out[dst..dst + 8].copy_from_slice(&chunk);
-            src += 8;
-            dst += 8;
-        }
+    if distance >= 16 {
+        // Each 16-byte chunk reads only bytes written before it (distance ≥ 16), so copying
+        // forward in chunks reproduces the overlapping-match semantics. Most matches in
+        // memory pages are ≤ 16 bytes: one chunk.
+        copy_chunks::<16>(out, pos - distance, pos, end);
+    } else if distance >= 8 {
+        copy_chunks::<8>(out, pos - distance, pos, end);
     } else if distance == 1 {
-        let byte = out[src];
-        out[dst..end].fill(byte);
+        let byte = out[pos - 1];
+        out[pos..end].fill(byte);
     } else {
-        while dst < end {
-            out[dst] = out[src];
-            src += 1;
-            dst += 1;
+        // A short period (2..=7): write the first `stride` bytes one by one, where `stride`
+        // is the smallest multiple of the period ≥ 8; from there on, 8-byte chunks read
+        // `stride` bytes back, which holds the same bytes as `distance` back.
+        let stride = distance * 8_usize.div_ceil(distance);
+        let first = stride.min(length);
+        for i in pos..pos + first {
+            out[i] = out[i - distance];
+        }
+        if length > first {
+            copy_chunks::<8>(out, pos + first - stride, pos + first, end);
         }
     }
 }
 
+/// Copy `N`-byte chunks from `src` to `dst` until `dst` reaches `end` (may overshoot by
+/// up to `N − 1` bytes; `src + N <= dst` for every chunk, so no chunk reads its own output).
 #[inline(always)]
-fn load8(buf: &[u8], at: usize) -> [u8; 8] {
-    let mut chunk = [0u8; 8];
-    chunk.copy_from_slice(&buf[at..at + 8]);
-    chunk
+fn copy_chunks<const N: usize>(out: &mut [u8], mut src: usize, mut dst: usize, end: usize) {
+    while dst < end {
+        let mut chunk = [0u8; N];
+        chunk.copy_from_slice(&out[src..src + N]);
+        out[dst..dst + N].copy_from_slice(&chunk);
+        src += N;
+        dst += N;
+    }
 }
 
 /// Copy a match with no overshoot (`pos + length <= out.len()` is checked by the caller).
 fn copy_match_exact(out: &mut [u8], pos: usize, length: usize, distance: usize) {
+    let start = pos - distance;
     if distance >= length {
-        out.copy_within(pos - distance..pos - distance + length, pos);
-    } else {
-        for i in pos..pos + length {
-            out[i] = out[i - distance];
-        }
+        out.copy_within(start..start + length, pos);
+        return;
+    }
+    // Overlapping: the output repeats with period `distance`. Copy from `start` in growing
+    // pieces — each piece as long as everything written so far — so every piece begins a
+    // whole number of periods after `start` and reads only bytes already in place.
+    let mut done = 0;
+    while done < length {
+        let n = (distance + done).min(length - done);
+        out.copy_within(start..start + n, pos + done);
+        done += n;
     }
 }
 
