@@ -75,6 +75,8 @@ pub(crate) enum Symbol {
 pub(crate) struct DecodeTables {
     pub(crate) litlen: [u32; LITLEN_TABLE_SIZE],
     pub(crate) dist: [u32; DIST_TABLE_SIZE],
+    /// With the fixed code: the pair table of [`FIXED_PAIRS`] (see there).
+    pub(crate) fixed_pairs: [u64; FIXED_PAIRS],
     precode: [u32; PRECODE_TABLE_SIZE],
     lens: [u8; NUM_LITLEN_SYMS + NUM_DIST_SYMS],
     /// The tables hold the fixed code (so a run of fixed blocks builds them once).
@@ -91,6 +93,7 @@ impl DecodeTables {
         Self {
             litlen: [0; LITLEN_TABLE_SIZE],
             dist: [0; DIST_TABLE_SIZE],
+            fixed_pairs: [0; FIXED_PAIRS],
             precode: [0; PRECODE_TABLE_SIZE],
             lens: [0; NUM_LITLEN_SYMS + NUM_DIST_SYMS],
             holds_fixed: false,
@@ -105,6 +108,11 @@ impl DecodeTables {
         self.holds_built && !self.holds_fixed
     }
 
+    /// Whether the tables hold the fixed code (every literal codeword 8 or 9 bits).
+    pub(crate) fn holds_fixed(&self) -> bool {
+        self.holds_fixed
+    }
+
     /// Make the tables hold the fixed Huffman code of BTYPE 01.
     pub(crate) fn load_fixed(&mut self) {
         if self.holds_fixed {
@@ -115,6 +123,12 @@ impl DecodeTables {
         // The fixed code is complete, so building cannot fail.
         let ok = self.build(NUM_LITLEN_SYMS, NUM_DIST_SYMS).is_ok();
         debug_assert!(ok);
+        // Every fixed codeword fits the main table (≤ 9 bits), so no entry is a subtable.
+        for (i, pair) in self.fixed_pairs.iter_mut().enumerate() {
+            let at0 = u64::from(self.litlen[i & 0x1ff]);
+            let at1 = u64::from(self.litlen[i >> 1]);
+            *pair = at0 | at1 << 32;
+        }
         self.holds_fixed = ok;
     }
 

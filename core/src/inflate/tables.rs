@@ -8,6 +8,11 @@ pub const LITLEN_TABLE_BITS: u32 = 10;
 /// Literal/length table size: main table plus the worst-case subtables
 /// (zlib's `enough 288 10 15`).
 pub const LITLEN_TABLE_SIZE: usize = 1332;
+/// Entries of the fixed code's pair table: indexed by the 10 bits after an 8-bit prefix,
+/// each holds the literal/length entry at offset 0 (low half) and at offset 1 (high half)
+/// of those bits — the next symbol's entry after an 8-bit and after a 9-bit literal. Fixed
+/// codewords are at most 9 bits, so 9 bits at either offset decide the entry.
+pub const FIXED_PAIRS: usize = 1 << 10;
 /// Index width of the distance main table.
 pub const DIST_TABLE_BITS: u32 = 8;
 /// Distance table size (`enough 32 8 15`).

@@ -11,7 +11,7 @@ use super::block::{
     decode_symbol, read_block_header, read_stored_header, BlockType, DecodeTables, Stop, Symbol,
 };
 use super::header_memo::HeaderMemo;
-use super::tables::{DIST_TABLE_BITS, LITLEN_TABLE_BITS};
+use super::tables::{DIST_TABLE_BITS, FIXED_PAIRS, LITLEN_TABLE_BITS};
 use super::InflateOptions;
 use crate::bits::{BitInput, SliceBits};
 use crate::error::{InflateError, InflateErrorKind};
@@ -186,13 +186,23 @@ impl Decompressor {
         max_distance: usize,
     ) -> FastExit {
         let mut fast = FastBits::from(&*bits);
-        let exit = self.fast_symbols(&mut fast, out, pos, max_distance);
+        let exit = if self.tables.holds_fixed() {
+            self.fast_symbols::<true>(&mut fast, out, pos, max_distance)
+        } else {
+            self.fast_symbols::<false>(&mut fast, out, pos, max_distance)
+        };
         fast.store(bits);
         exit
     }
 
+    /// The fast loop's symbols. `FIXED`: the tables hold the fixed code, whose literal
+    /// codewords are all 8 or 9 bits long; the literal path then loads the entries of the
+    /// symbol after a literal at both possible offsets (one `fixed_pairs` word) while the
+    /// literal's own entry is being used, and picks one with a shift once the literal's
+    /// length is known — so two literals cost one table-load latency, not two in a row,
+    /// which is what bounds a run of literals.
     #[inline(always)]
-    fn fast_symbols(
+    fn fast_symbols<const FIXED: bool>(
         &self,
         b: &mut FastBits<'_>,
         out: &mut [u8],
@@ -201,6 +211,8 @@ impl Decompressor {
     ) -> FastExit {
         let litlen = &self.tables.litlen;
         let dist = &self.tables.dist;
+        let pairs = &self.tables.fixed_pairs;
+        const PAIR_MASK: u64 = (FIXED_PAIRS as u64) - 1;
         const LITLEN_MASK: u64 = (1 << LITLEN_TABLE_BITS) - 1;
         const DIST_MASK: u64 = (1 << DIST_TABLE_BITS) - 1;
         // Each iteration looks up the *next* entry as soon as the current symbol's bits are
@@ -211,6 +223,31 @@ impl Decompressor {
         b.refill();
         let mut entry = litlen[(b.buf & LITLEN_MASK) as usize];
         while b.pos + 8 <= b.data.len() && pos < out.len() {
+            if FIXED && entry & FLAG_LITERAL != 0 {
+                // The next symbol's entry if this literal is 8 bits, and if it is 9; both
+                // loads issue with this literal's own (already loaded) entry.
+                let after = pairs[((b.buf >> 8) & PAIR_MASK) as usize];
+                b.consume_entry(entry);
+                let literal = entry_value(entry) as u8;
+                // Select without a branch (8 vs 9 bits is as random as the data): the
+                // consume count's low bit is 0 for 8 and 1 for 9.
+                entry = (after >> ((entry & 1) << 5)) as u32;
+                if entry & FLAG_LITERAL != 0 && pos + 1 < out.len() {
+                    // ≥ 56 − 18 bits remain after both: enough for the next lookup.
+                    b.consume_entry(entry);
+                    let second = entry_value(entry) as u8;
+                    entry = litlen[(b.buf & LITLEN_MASK) as usize];
+                    b.refill();
+                    out[pos] = literal;
+                    out[pos + 1] = second;
+                    pos += 2;
+                    continue;
+                }
+                b.refill();
+                out[pos] = literal;
+                pos += 1;
+                continue;
+            }
             if entry & FLAG_LITERAL != 0 {
                 b.consume_entry(entry);
                 let literal = entry_value(entry) as u8;
