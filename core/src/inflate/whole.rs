@@ -271,26 +271,30 @@ impl Decompressor {
                 pos += 1;
                 continue;
             }
-            if entry & FLAG_SUBTABLE != 0 {
-                b.consume(LITLEN_TABLE_BITS);
-                let index = entry_value(entry) as usize
-                    + (b.buf as usize & ((1 << entry_codeword_len(entry)) - 1));
-                entry = litlen[index];
-                if entry & FLAG_LITERAL != 0 {
-                    b.consume_entry(entry);
-                    out[pos] = entry_value(entry) as u8;
-                    pos += 1;
-                    b.refill();
-                    entry = litlen[(b.buf & LITLEN_MASK) as usize];
-                    continue;
-                }
-            }
+            // Not a literal: most often a length. Subtable pointers, end of block and
+            // invalid entries all carry FLAG_EXCEPTIONAL, so a length takes one test.
             if entry & FLAG_EXCEPTIONAL != 0 {
-                if entry & FLAG_EOB != 0 {
-                    b.consume_entry(entry);
-                    return FastExit::EndOfBlock(pos);
+                if entry & FLAG_SUBTABLE != 0 {
+                    b.consume(LITLEN_TABLE_BITS);
+                    let index = entry_value(entry) as usize
+                        + (b.buf as usize & ((1 << entry_codeword_len(entry)) - 1));
+                    entry = litlen[index];
+                    if entry & FLAG_LITERAL != 0 {
+                        b.consume_entry(entry);
+                        out[pos] = entry_value(entry) as u8;
+                        pos += 1;
+                        b.refill();
+                        entry = litlen[(b.buf & LITLEN_MASK) as usize];
+                        continue;
+                    }
                 }
-                return FastExit::Error(InflateErrorKind::InvalidSymbol);
+                if entry & FLAG_EXCEPTIONAL != 0 {
+                    if entry & FLAG_EOB != 0 {
+                        b.consume_entry(entry);
+                        return FastExit::EndOfBlock(pos);
+                    }
+                    return FastExit::Error(InflateErrorKind::InvalidSymbol);
+                }
             }
             // Length: base + extra bits, extracted from the same buffer word.
             let length = entry_value(entry) as usize + b.extra(entry);
@@ -298,14 +302,16 @@ impl Decompressor {
 
             // Distance: ≥ 56 − 20 bits remain, enough for the main table, a subtable and 13 extra bits.
             let mut dentry = dist[(b.buf & DIST_MASK) as usize];
-            if dentry & FLAG_SUBTABLE != 0 {
-                b.consume(DIST_TABLE_BITS);
-                let index = entry_value(dentry) as usize
-                    + (b.buf as usize & ((1 << entry_codeword_len(dentry)) - 1));
-                dentry = dist[index];
-            }
             if dentry & FLAG_EXCEPTIONAL != 0 {
-                return FastExit::Error(InflateErrorKind::InvalidSymbol);
+                if dentry & FLAG_SUBTABLE != 0 {
+                    b.consume(DIST_TABLE_BITS);
+                    let index = entry_value(dentry) as usize
+                        + (b.buf as usize & ((1 << entry_codeword_len(dentry)) - 1));
+                    dentry = dist[index];
+                }
+                if dentry & FLAG_EXCEPTIONAL != 0 {
+                    return FastExit::Error(InflateErrorKind::InvalidSymbol);
+                }
             }
             let distance = entry_value(dentry) as usize + b.extra(dentry);
             b.consume_entry(dentry);
