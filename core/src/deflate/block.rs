@@ -1,14 +1,17 @@
 //! Writing one block: count symbol frequencies, price the block as stored, fixed and
 //! dynamic Huffman exactly (in bits), and emit the cheapest.
 
+use super::matchfind::WINDOW;
 use super::tokens::{
-    match_distance, match_length, token_dist_symbol, token_length_symbol, DIST_EXTRA_BITS, EOB,
-    LENGTH_EXTRA_BITS, MATCH_FLAG,
+    dist_symbol, length_symbol, match_distance, match_length, token_dist_symbol,
+    token_length_symbol, DIST_EXTRA_BITS, EOB, LENGTH_EXTRA_BITS, MATCH_FLAG, MAX_MATCH, MIN_MATCH,
 };
 use crate::bits::BitWriter;
 use crate::huffman::{build_code_lengths, canonical_codes, reverse_bits};
 use crate::inflate::tables::PRECODE_ORDER;
 use crate::inflate::tables::{DIST_BASE, LENGTH_BASE};
+use alloc::boxed::Box;
+use alloc::vec;
 
 /// Literal/length alphabet size including the two reserved symbols: the fixed code
 /// assigns them codewords, and canonical codes depend on every length.
@@ -166,8 +169,7 @@ impl BlockWriter {
         self.canned.write_header(&mut w);
         DirectSink {
             w,
-            litlen: &self.canned.litlen,
-            dist: &self.canned.dist,
+            canned: &self.canned,
         }
     }
 
@@ -439,8 +441,7 @@ fn write_stored_chunk(w: &mut BitWriter<'_>, chunk: &[u8], is_final: bool) {
 /// It owns the bit writer while the parse runs, so the writer's state can live in registers.
 pub(crate) struct DirectSink<'a, 'w> {
     w: BitWriter<'w>,
-    litlen: &'a Code<NUM_LITLEN>,
-    dist: &'a Code<NUM_DIST>,
+    canned: &'a CannedBlock,
 }
 
 impl<'w> DirectSink<'_, 'w> {
@@ -451,10 +452,9 @@ impl<'w> DirectSink<'_, 'w> {
 
     /// Write the end-of-block symbol and hand the writer back.
     pub(crate) fn end_block(mut self) -> BitWriter<'w> {
-        self.w.put(
-            u32::from(self.litlen.rev[EOB]),
-            u32::from(self.litlen.lens[EOB]),
-        );
+        let litlen = &self.canned.litlen;
+        self.w
+            .put(u32::from(litlen.rev[EOB]), u32::from(litlen.lens[EOB]));
         self.w
     }
 }
@@ -465,18 +465,18 @@ impl super::matchfind::TokenSink for DirectSink<'_, '_> {
     #[inline(always)]
     fn literal(&mut self, byte: u8) {
         // One load: codeword and length packed together.
-        let p = self.litlen.packed[usize::from(byte)];
+        let p = self.canned.litlen.packed[usize::from(byte)];
         self.w.put(p & 0xffff, p >> 16);
     }
 
     #[inline(always)]
     fn matched(&mut self, length: usize, distance: usize) {
-        write_match(
-            &mut self.w,
-            super::tokens::matched(length, distance),
-            self.litlen,
-            self.dist,
-        );
+        // Two loads give the whole match: ≤ 24 + 24 bits, one wide put.
+        let l = self.canned.len_bits[length];
+        let d = self.canned.dist_bits[distance];
+        let (ln, dn) = (l >> 24, d >> 24);
+        let bits = u64::from(l & PACKED_BITS_MASK) | u64::from(d & PACKED_BITS_MASK) << ln;
+        self.w.put_wide(bits, ln + dn);
     }
 
     /// Full once the output overflowed: the page is going raw, stop parsing.
@@ -534,7 +534,16 @@ struct CannedBlock {
     /// The header bits after BTYPE (HLIT .. code lengths), LSB-first.
     header: [u8; 320],
     header_bits: u64,
+    /// Each match length's bits under the canned code (codeword, then extra bits) as
+    /// `bits | count << 24`, indexed by length: writing a match while parsing takes two
+    /// loads instead of symbol lookups, base subtraction and packing.
+    len_bits: Box<[u32]>,
+    /// Each distance's (1..=4096) bits, the same way.
+    dist_bits: Box<[u32]>,
 }
+
+/// Bits of a `bits | count << 24` entry of [`CannedBlock`]'s match tables.
+const PACKED_BITS_MASK: u32 = (1 << 24) - 1;
 
 impl CannedBlock {
     fn empty() -> Self {
@@ -543,6 +552,24 @@ impl CannedBlock {
             dist: Code::new(),
             header: [0; 320],
             header_bits: 0,
+            len_bits: vec![0; MAX_MATCH + 1].into_boxed_slice(),
+            dist_bits: vec![0; WINDOW + 1].into_boxed_slice(),
+        }
+    }
+
+    /// Fill `len_bits` and `dist_bits` from the codes.
+    fn pack_matches(&mut self) {
+        for length in MIN_MATCH..=MAX_MATCH {
+            let sym = length_symbol(length);
+            let extra = u32::from(LENGTH_EXTRA_BITS[sym - 257]);
+            let value = (length - usize::from(LENGTH_BASE[sym - 257])) as u32;
+            self.len_bits[length] = packed_bits(&self.litlen, sym, value, extra);
+        }
+        for distance in 1..=WINDOW {
+            let sym = dist_symbol(distance);
+            let extra = u32::from(DIST_EXTRA_BITS[sym]);
+            let value = (distance - usize::from(DIST_BASE[sym])) as u32;
+            self.dist_bits[distance] = packed_bits(&self.dist, sym, value, extra);
         }
     }
 
@@ -555,6 +582,7 @@ impl CannedBlock {
         c.dist.assign_codewords();
         c.litlen.pack();
         c.dist.pack();
+        c.pack_matches();
         w.litlen = c.litlen.clone();
         w.dist = c.dist.clone();
         c.header_bits = w.prepare_header();
@@ -576,6 +604,14 @@ impl CannedBlock {
             left -= u64::from(n);
         }
     }
+}
+
+/// `sym`'s codeword followed by `extra` bits of `value`, as `bits | count << 24`.
+fn packed_bits<const N: usize>(code: &Code<N>, sym: usize, value: u32, extra: u32) -> u32 {
+    let len = u32::from(code.lens[sym]);
+    let count = len + extra;
+    debug_assert!(count <= 24 && len > 0);
+    (u32::from(code.rev[sym]) | value << len) | count << 24
 }
 
 /// Huffman code lengths for one block, supplied from outside the encoder — the way IAA
