@@ -135,3 +135,57 @@ fn every_short_distance_and_length_copies_like_the_byte_loop() {
     }
     assert!(cases > 5000);
 }
+
+/// The end of the input goes through a zero-padded copy of its last bytes; a stream cut
+/// anywhere must still fail as truncated, never decode the padding as data.
+#[test]
+fn every_truncation_of_a_page_stream_is_unexpected_eof() {
+    use pageflate_core::deflate::{Compressor, Level};
+    use pageflate_core::page::{compress_page, PageEncoding};
+    use pageflate_core::InflateErrorKind;
+    let page: Vec<u8> = (0..4096u32)
+        .map(|i| {
+            if i % 512 < 300 {
+                (i / 7) as u8
+            } else {
+                (i * 2654435761u32 >> 24) as u8
+            }
+        })
+        .collect();
+    let mut streams = Vec::new();
+    for level in [Level::Fast, Level::Dense] {
+        let mut out = vec![0u8; 4096];
+        match compress_page(&mut Compressor::new(level), &page, &mut out) {
+            PageEncoding::Compressed(n) => streams.push(out[..n].to_vec()),
+            PageEncoding::Raw => panic!("test page must compress"),
+        }
+    }
+    // And a fixed block (QPL's format), as the copy test writes it.
+    let prefix: Vec<u8> = (0..200u32).map(|i| (i * 151 + 17) as u8).collect();
+    let (fixed, expect) = stream(&prefix, 100, 3, 60);
+    streams.push(fixed);
+    let mut d = Decompressor::new();
+    for (s, data) in streams.iter().enumerate() {
+        let size = if s < 2 { 4096 } else { expect.len() };
+        let mut out = vec![0u8; size];
+        let whole = d.inflate(data, &mut out, InflateOptions::STANDARD).unwrap();
+        assert_eq!(whole.written, size);
+        for cut in 0..data.len() {
+            // The final byte may hold only padding bits after the end-of-block code.
+            if cut == data.len() - 1
+                && d.inflate(&data[..cut], &mut out, InflateOptions::STANDARD)
+                    .is_ok()
+            {
+                continue;
+            }
+            let err = d
+                .inflate(&data[..cut], &mut out, InflateOptions::STANDARD)
+                .expect_err("a truncated stream decoded");
+            assert_eq!(
+                err.kind,
+                InflateErrorKind::UnexpectedEof,
+                "stream {s} cut at {cut}"
+            );
+        }
+    }
+}

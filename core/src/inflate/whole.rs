@@ -137,7 +137,62 @@ impl Decompressor {
                 return Err(InflateError::at_bit(kind, bits.bit_position()));
             }
         }
-        self.careful_loop(bits, out, pos, max_distance)
+        match self.padded_tail(bits, out, pos, max_distance) {
+            Some((p, true)) => Ok(p),
+            Some((p, false)) => self.careful_loop(bits, out, p, max_distance),
+            None => self.careful_loop(bits, out, pos, max_distance),
+        }
+    }
+
+    /// The last few input bytes through the fast loop: they are copied into a zero-padded
+    /// buffer so the loop's 8-byte refills stay in bounds. Returns the output position and
+    /// whether the block ended, with `bits` moved past what was decoded — as long as every
+    /// bit decoded was real input (a page's last symbol usually fills the output, and the
+    /// careful loop then reads just the end-of-block code). Running into the padding or an
+    /// error returns `None` with `bits` untouched: the careful loop decodes the tail again
+    /// from the same point and reports exactly what it always did; bytes the attempt wrote
+    /// past `pos` are overwritten or, on error, of no meaning. Not inlined: a second copy
+    /// of the fast loop inside `decode_block` slows the main one down.
+    #[inline(never)]
+    fn padded_tail(
+        &self,
+        bits: &mut SliceBits<'_>,
+        out: &mut [u8],
+        pos: usize,
+        max_distance: usize,
+    ) -> Option<(usize, bool)> {
+        /// Real input left is < 8 bytes here; 24 bytes leave the loop room to run on zeros
+        /// until it notices it passed the end.
+        const TAIL: usize = 24;
+        let (data, next, buf, count) = bits.fast_state();
+        let rest = data.get(next..)?;
+        if rest.len() >= 8 {
+            return None; // the fast loop stopped for the output, not the input
+        }
+        let mut tail = [0u8; TAIL];
+        tail[..rest.len()].copy_from_slice(rest);
+        let mut fast = FastBits {
+            data: &tail,
+            pos: 0,
+            buf,
+            count,
+        };
+        let (p, ended) = match self.run_fast(&mut fast, out, pos, max_distance) {
+            FastExit::EndOfBlock(p) => (p, true),
+            FastExit::Slow(p) => (p, false),
+            FastExit::Error(_) => return None,
+        };
+        // Bits consumed in the tail: those buffered at the start plus every byte loaded,
+        // minus those still buffered; they must all be real input (the buffer may already
+        // hold the careful reader's zero padding, so count from the bit position).
+        let consumed = u64::from(count) + 8 * fast.pos as u64 - u64::from(fast.count);
+        let start = bits.bit_position();
+        if start + consumed > bits.input_bits() {
+            return None;
+        }
+        let end = start + consumed;
+        bits.seek_to_bit(end);
+        Some((p, ended))
     }
 
     /// Symbol-by-symbol decoding with exact bounds checks, for the ends of the buffers.
@@ -151,7 +206,13 @@ impl Decompressor {
         loop {
             let start = bits.bit_position();
             let at = |kind| InflateError::at_bit(kind, start);
-            match decode_symbol(bits, &self.tables).map_err(|s| failure(s, bits))? {
+            let symbol = decode_symbol(bits, &self.tables).map_err(|s| failure(s, bits))?;
+            if bits.overran() {
+                // The symbol took bits past the end: the input is cut short, whatever the
+                // zero padding happened to decode to.
+                return Err(at(InflateErrorKind::UnexpectedEof));
+            }
+            match symbol {
                 Symbol::Literal(byte) => {
                     *out.get_mut(pos).ok_or(at(InflateErrorKind::OutputFull))? = byte;
                     pos += 1;
@@ -165,12 +226,7 @@ impl Decompressor {
                     copy_match_exact(out, pos, length, distance);
                     pos += length;
                 }
-                Symbol::EndOfBlock => {
-                    if bits.overran() {
-                        return Err(at(InflateErrorKind::UnexpectedEof));
-                    }
-                    return Ok(pos);
-                }
+                Symbol::EndOfBlock => return Ok(pos),
             }
         }
     }
@@ -186,13 +242,25 @@ impl Decompressor {
         max_distance: usize,
     ) -> FastExit {
         let mut fast = FastBits::from(&*bits);
-        let exit = if self.tables.holds_fixed() {
-            self.fast_symbols::<true>(&mut fast, out, pos, max_distance)
-        } else {
-            self.fast_symbols::<false>(&mut fast, out, pos, max_distance)
-        };
+        let exit = self.run_fast(&mut fast, out, pos, max_distance);
         fast.store(bits);
         exit
+    }
+
+    /// The fast loop for the code the tables hold.
+    #[inline(always)]
+    fn run_fast(
+        &self,
+        fast: &mut FastBits<'_>,
+        out: &mut [u8],
+        pos: usize,
+        max_distance: usize,
+    ) -> FastExit {
+        if self.tables.holds_fixed() {
+            self.fast_symbols::<true>(fast, out, pos, max_distance)
+        } else {
+            self.fast_symbols::<false>(fast, out, pos, max_distance)
+        }
     }
 
     /// The fast loop's symbols. `FIXED`: the tables hold the fixed code, whose literal
