@@ -148,7 +148,7 @@ fn every_truncation_of_a_page_stream_is_unexpected_eof() {
             if i % 512 < 300 {
                 (i / 7) as u8
             } else {
-                (i * 2654435761u32 >> 24) as u8
+                (i.wrapping_mul(2654435761) >> 24) as u8
             }
         })
         .collect();
