@@ -71,6 +71,46 @@ fn hash4_greedy(word: u32) -> usize {
     (word.wrapping_mul(0x9E37_79B1) >> (32 - GREEDY_HASH_BITS)) as usize
 }
 
+#[inline(always)]
+fn read_u64(data: &[u8], at: usize) -> u64 {
+    match data.get(at..at + 8) {
+        Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        None => u64::from(read_u32(data, at)) | u64::from(read_u32(data, at + 1)) << 8,
+    }
+}
+
+/// Misses in a row after which the greedy parser starts skipping.
+const SKIP_AFTER: u32 = 32;
+
+/// After [`SKIP_AFTER`] misses in a row, step over bytes (emitting them as literals, unhashed) at a
+/// growing stride: incompressible data costs little, and a match resets `misses`. Returns
+/// the position after the skipped bytes.
+#[inline(always)]
+fn skip_literals<S: TokenSink>(
+    data: &[u8],
+    mut i: usize,
+    hash_end: usize,
+    misses: u32,
+    sink: &mut S,
+) -> usize {
+    let skip = ((misses - SKIP_AFTER) >> 3).min(16) as usize;
+    let stop = (i + skip).min(hash_end);
+    while i < stop && !sink.is_full() {
+        sink.literal(data[i]);
+        i += 1;
+    }
+    i
+}
+
+/// The match distance of `stamp` for position `i` (whose 4 bytes are `word`), if the
+/// stamp is from this input, within the window and starts with the same 4 bytes.
+#[inline(always)]
+fn candidate(data: &[u8], base: u32, stamp: u32, i: usize, word: u32) -> Option<usize> {
+    let cand = stamp.checked_sub(base)? as usize;
+    let dist = i - cand;
+    (dist <= WINDOW && read_u32(data, cand) == word).then_some(dist)
+}
+
 /// Length of the common prefix of `data[a..]` and `data[b..]`, at most `max`.
 #[inline(always)]
 fn common_prefix(data: &[u8], a: usize, b: usize, max: usize) -> usize {
@@ -216,6 +256,45 @@ impl MatchFinder {
         let hash_end = end.saturating_sub(MIN_HASHED_MATCH - 1);
         let mut i = start;
         let mut misses = 0u32;
+        // Two positions per step while both can be hashed: their table loads are
+        // independent, so both are in flight at once (the head table is an L2 access), and
+        // the second position is indexed even when the first starts a match. A step may
+        // hand over three tokens, so a fixed-size token buffer (EXACT) takes the
+        // one-position loop below.
+        while !S::EXACT && i + 1 < hash_end {
+            let pair = read_u64(data, i);
+            let (w0, w1) = (pair as u32, (pair >> 8) as u32);
+            let (h0, h1) = (hash4_greedy(w0), hash4_greedy(w1));
+            let s0 = self.head[h0];
+            let s1 = self.head[h1];
+            self.head[h0] = base + i as u32;
+            self.head[h1] = base + i as u32 + 1;
+            // As if probed one after the other: i + 1 sees i when they share a slot.
+            let s1 = if h1 == h0 { base + i as u32 } else { s1 };
+            if let Some(dist) = candidate(data, base, s0, i, w0) {
+                i += self.take_match(data, i, dist, end, hash_end, sink);
+                misses = 0;
+            } else if let Some(dist) = candidate(data, base, s1, i + 1, w1) {
+                sink.literal(data[i]);
+                i += 1 + self.take_match(data, i + 1, dist, end, hash_end, sink);
+                misses = 0;
+            } else {
+                sink.literal(data[i]);
+                sink.literal(data[i + 1]);
+                i += 2;
+                misses += 2;
+                if misses > SKIP_AFTER {
+                    if sink.is_full() {
+                        return i;
+                    }
+                    i = skip_literals(data, i, hash_end, misses, sink);
+                }
+                continue;
+            }
+            if sink.is_full() {
+                return i; // the output overflowed: the page goes raw
+            }
+        }
         while i < hash_end && !(S::EXACT && sink.is_full()) {
             let word = read_u32(data, i);
             let h = hash4_greedy(word);
@@ -247,18 +326,11 @@ impl MatchFinder {
             sink.literal(data[i]);
             i += 1;
             misses += 1;
-            // After 32 misses in a row, step over bytes (emitting them as literals) at a
-            // growing stride: incompressible data costs little, and a match resets it.
-            if misses > 32 {
+            if misses > SKIP_AFTER {
                 if sink.is_full() {
                     break;
                 }
-                let skip = ((misses - 32) >> 3).min(16) as usize;
-                let stop = (i + skip).min(hash_end);
-                while i < stop && !sink.is_full() {
-                    sink.literal(data[i]);
-                    i += 1;
-                }
+                i = skip_literals(data, i, hash_end, misses, sink);
             }
         }
         while i < end && !sink.is_full() {
@@ -266,6 +338,31 @@ impl MatchFinder {
             i += 1;
         }
         i
+    }
+
+    /// Hand the match at `i` (`dist` back) to `sink` and index its last two positions;
+    /// returns its length.
+    #[inline(always)]
+    fn take_match<S: TokenSink>(
+        &mut self,
+        data: &[u8],
+        i: usize,
+        dist: usize,
+        end: usize,
+        hash_end: usize,
+        sink: &mut S,
+    ) -> usize {
+        let max = (end - i).min(MAX_MATCH);
+        let len = match_length(data, i - dist, i, max);
+        sink.matched(len, dist);
+        // Index only the match's last positions (LZ4's trick): inner positions rarely
+        // start a better match than the one just taken.
+        for j in [i + len - 2, i + len - 1] {
+            if j < hash_end {
+                self.head[hash4_greedy(read_u32(data, j))] = self.base + j as u32;
+            }
+        }
+        len
     }
 
     /// Insert position `i` and search the chain it joins, with one load of the hash head
