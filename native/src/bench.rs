@@ -8,7 +8,8 @@
 //! the QPL-format pages of a real QEMU qpl capture when one is given. Also the zero-page scan
 //! and memcpy, and optionally the end-to-end send → recv rate with 1 and 2 channels.
 //! Every figure is the median of `runs` rounds; the codecs of a round run back to back, so
-//! machine drift hits all of them alike.
+//! machine drift hits all of them alike. The codec measurements run pinned to one CPU
+//! (Linux); send → recv afterwards uses every core.
 
 use crate::multifd::zero::is_zero;
 use pageflate_core::deflate::{Compressor, Level};
@@ -172,6 +173,9 @@ pub fn run(
     progress: &dyn Fn(&str),
 ) -> Value {
     let runs = opts.runs.max(5);
+    // Codec figures are single-core: pin to one CPU while they run (on a 2-core VM an
+    // unpinned thread hops between cores and its figures spread by ±10 %).
+    let pin = CpuPin::last_allowed();
     let pages: Vec<&[u8]> = memory.chunks_exact(PAGE).filter(|p| !is_zero(p)).collect();
     let input_bytes = pages.len() * PAGE;
     let mut codecs: Vec<Box<dyn Codec>> = vec![
@@ -294,9 +298,12 @@ pub fn run(
         std::hint::black_box(&dst);
         copy.push(mb_per_s(memory.len(), t.elapsed().as_secs_f64()));
     }
+    let pinned_cpu = pin.as_ref().map(|p| p.cpu);
+    drop(pin); // send → recv uses every core
     let mut report = json!({
         "pages": pages.len(),
         "runs": runs,
+        "pinned_cpu": pinned_cpu,
         "compress": compress,
         "decompress": decompress,
         "zero_scan_mb_per_s": median(scan),
@@ -306,6 +313,54 @@ pub fn run(
         report["end_to_end"] = end_to_end(memory, runs, progress);
     }
     report
+}
+
+/// Pins the calling thread to one CPU until dropped, then restores its affinity.
+struct CpuPin {
+    cpu: usize,
+    #[cfg(target_os = "linux")]
+    saved: libc::cpu_set_t,
+}
+
+impl CpuPin {
+    /// Pin to the highest-numbered CPU the thread may run on (CPU 0 usually takes the
+    /// most interrupts). `None` where affinity cannot be read or set.
+    #[cfg(target_os = "linux")]
+    fn last_allowed() -> Option<Self> {
+        // SAFETY: cpu_set_t is plain data (all-zero is an empty set); sched_getaffinity and
+        // sched_setaffinity get its size and only read/write within it; pid 0 = this thread.
+        unsafe {
+            let mut saved: libc::cpu_set_t = std::mem::zeroed();
+            let size = std::mem::size_of::<libc::cpu_set_t>();
+            if libc::sched_getaffinity(0, size, &mut saved) != 0 {
+                return None;
+            }
+            let cpu = (0..libc::CPU_SETSIZE as usize)
+                .rev()
+                .find(|&c| libc::CPU_ISSET(c, &saved))?;
+            let mut one: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut one);
+            if libc::sched_setaffinity(0, size, &one) != 0 {
+                return None;
+            }
+            Some(Self { cpu, saved })
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn last_allowed() -> Option<Self> {
+        None
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for CpuPin {
+    fn drop(&mut self) {
+        // SAFETY: restores the set read in `last_allowed`, of the size it was read with.
+        unsafe {
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.saved);
+        }
+    }
 }
 
 /// send → recv over loopback TCP, qpl, 1 and 2 channels: MB/s of guest memory, median.
@@ -355,9 +410,13 @@ fn end_to_end(memory: &[u8], runs: usize, progress: &dyn Fn(&str)) -> Value {
 pub fn render(r: &Value) -> String {
     use std::fmt::Write;
     let mut o = String::new();
+    let core = match r["pinned_cpu"].as_u64() {
+        Some(cpu) => format!("one core: pinned to CPU {cpu}"),
+        None => "one thread, not pinned".to_string(),
+    };
     let _ = writeln!(
         o,
-        "{} non-zero pages, median of {} rounds (one core)",
+        "{} non-zero pages, median of {} rounds ({core})",
         r["pages"], r["runs"]
     );
     let _ = writeln!(

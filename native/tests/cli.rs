@@ -440,4 +440,12 @@ fn bench_measures_every_codec_and_decoder_in_one_run() {
         assert!(d["mb_per_s"].as_f64().unwrap() > 1.0);
     }
     assert!(r["zero_scan_mb_per_s"].as_f64().unwrap() > 100.0);
+    // Pinned to a CPU this process may use (Linux), reported in the output.
+    #[cfg(target_os = "linux")]
+    {
+        let cpu = r["pinned_cpu"]
+            .as_u64()
+            .expect("bench pins itself on Linux");
+        assert!(cpu < std::thread::available_parallelism().map_or(1024, |n| n.get() as u64 * 64));
+    }
 }
