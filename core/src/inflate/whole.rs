@@ -293,40 +293,30 @@ impl Decompressor {
         // Room for two output bytes, so a literal pair needs no check of its own (the last
         // byte of the output is left to the tail).
         while b.pos + 8 <= b.data.len() && pos + 1 < out.len() {
-            if FIXED && entry & FLAG_LITERAL != 0 {
-                // The next symbol's entry if this literal is 8 bits, and if it is 9; both
-                // loads issue with this literal's own (already loaded) entry.
-                let after = pairs[((b.buf >> 8) & PAIR_MASK) as usize];
-                b.consume_entry(entry);
-                let literal = entry_value(entry) as u8;
-                // Select without a branch (8 vs 9 bits is as random as the data): the
-                // consume count's low bit is 0 for 8 and 1 for 9.
-                entry = (after >> ((entry & 1) << 5)) as u32;
-                if entry & FLAG_LITERAL != 0 {
-                    // ≥ 56 − 18 bits remain after both: enough for the next lookup.
-                    b.consume_entry(entry);
-                    let second = entry_value(entry) as u8;
-                    entry = litlen[(b.buf & LITLEN_MASK) as usize];
-                    b.refill();
-                    out[pos] = literal;
-                    out[pos + 1] = second;
-                    pos += 2;
-                    continue;
-                }
-                b.refill();
-                out[pos] = literal;
-                pos += 1;
-                continue;
-            }
             if entry & FLAG_LITERAL != 0 {
+                // With the fixed code, the entries after an 8- and a 9-bit literal, loaded
+                // together with this literal's own (already loaded) entry.
+                let after = if FIXED {
+                    pairs[((b.buf >> 8) & PAIR_MASK) as usize]
+                } else {
+                    0
+                };
+                let nine_bits = entry & 1; // fixed code: the consume count is 8 or 9
                 b.consume_entry(entry);
                 let literal = entry_value(entry) as u8;
-                // ≥ 41 bits remain: the next lookup needs no refill, so it does not wait for one.
-                entry = litlen[(b.buf & LITLEN_MASK) as usize];
+                entry = if FIXED {
+                    // Select without a branch: 8 vs 9 bits is as random as the data.
+                    (after >> (nine_bits << 5)) as u32
+                } else {
+                    // ≥ 41 bits remain: the next lookup needs no refill, so it does not
+                    // wait for one.
+                    litlen[(b.buf & LITLEN_MASK) as usize]
+                };
                 if entry & FLAG_LITERAL != 0 {
                     // Literals come in runs: take a second one before refilling (≥ 26 bits
                     // remain after it, enough for the next lookup). This saves a refill and
-                    // a loop test per pair and lets the two table loads overlap.
+                    // a loop test per pair and lets the two table loads overlap. The loop
+                    // keeps room for two output bytes.
                     b.consume_entry(entry);
                     let second = entry_value(entry) as u8;
                     entry = litlen[(b.buf & LITLEN_MASK) as usize];
