@@ -298,30 +298,14 @@ impl MatchFinder {
         while i < hash_end && !(S::EXACT && sink.is_full()) {
             let word = read_u32(data, i);
             let h = hash4_greedy(word);
-            let stamp = self.head[h];
-            self.head[h] = base + i as u32;
-            if stamp >= base {
-                let cand = (stamp - base) as usize;
-                let dist = i - cand;
-                if dist <= WINDOW && read_u32(data, cand) == word {
-                    let max = (end - i).min(MAX_MATCH);
-                    let len = match_length(data, cand, i, max);
-                    sink.matched(len, dist);
-                    // Index only the match's last positions (LZ4's trick): inner positions
-                    // rarely start a better match than the one just taken, and indexing
-                    // every byte of long runs would dominate the fast level's time.
-                    for j in [i + len - 2, i + len - 1] {
-                        if j < hash_end {
-                            self.head[hash4_greedy(read_u32(data, j))] = base + j as u32;
-                        }
-                    }
-                    i += len;
-                    misses = 0;
-                    if !S::EXACT && sink.is_full() {
-                        break;
-                    }
-                    continue;
+            let stamp = core::mem::replace(&mut self.head[h], base + i as u32);
+            if let Some(dist) = candidate(data, base, stamp, i, word) {
+                i += self.take_match(data, i, dist, end, hash_end, sink);
+                misses = 0;
+                if !S::EXACT && sink.is_full() {
+                    break;
                 }
+                continue;
             }
             sink.literal(data[i]);
             i += 1;
