@@ -11,25 +11,22 @@ use pageflate_core::deflate::{Compressor, Level};
 use pageflate_core::page::{compress_page, decompress_page, PageEncoding};
 use pageflate_core::{Decompressor, InflateOptions};
 use std::path::PathBuf;
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 use std::time::Instant;
 
 const PAGE: usize = 4096;
 
 fn shared() -> PathBuf {
-    std::env::var_os("PAGEFLATE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+    common::shared_with("corpus")
 }
 
 fn qpl_pages() -> Vec<Vec<u8>> {
-    let dir = shared().join("captures/qpl-2ch");
-    let files = pageflate::inspect::load(&[dir]).expect("qpl-2ch capture");
-    let c = pageflate::inspect::open(&files).expect("qpl-2ch capture opens");
-    c.page_events()
-        .iter()
-        .filter_map(|e| c.page_wire(&e.source))
-        .filter(|w| w.deflate && w.bytes.len() < PAGE)
-        .map(|w| w.bytes.to_vec())
+    pageflate::bench::capture_deflate_pages(&shared().join("captures/qpl-2ch"))
+        .expect("qpl-2ch capture")
+        .into_iter()
+        .filter(|p| p.len() < PAGE)
         .collect()
 }
 

@@ -155,6 +155,20 @@ fn mb_per_s(bytes: usize, secs: f64) -> f64 {
     bytes as f64 / secs.max(1e-12) / 1e6
 }
 
+/// The deflate pages of a captured QEMU qpl migration (`dir`: its channel files), as
+/// QEMU's QPL produced them. The error names what could not be read.
+pub fn capture_deflate_pages(dir: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    let files = crate::inspect::load(&[dir.to_path_buf()]).map_err(|e| e.to_string())?;
+    let capture = crate::inspect::open(&files).map_err(|e| e.to_string())?;
+    Ok(capture
+        .page_events()
+        .iter()
+        .filter_map(|e| capture.page_wire(&e.source))
+        .filter(|w| w.deflate)
+        .map(|w| w.bytes.to_vec())
+        .collect())
+}
+
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {

@@ -336,19 +336,8 @@ fn bench(corpus: &Path, qpl: &Path, runs: usize, e2e: bool, json: bool) -> ExitC
     // The qpl capture's deflate pages, as QEMU's QPL produced them.
     let mut qpl_pages = Vec::new();
     if qpl.exists() {
-        match pageflate::inspect::load(&[qpl.to_path_buf()]) {
-            Ok(files) => match pageflate::inspect::open(&files) {
-                Ok(c) => {
-                    for e in c.page_events() {
-                        if let Some(w) = c.page_wire(&e.source) {
-                            if w.deflate {
-                                qpl_pages.push(w.bytes.to_vec());
-                            }
-                        }
-                    }
-                }
-                Err(e) => return fail("bench", &format!("{}: {e}", qpl.display())),
-            },
+        match pageflate::bench::capture_deflate_pages(qpl) {
+            Ok(pages) => qpl_pages = pages,
             Err(e) => return fail("bench", &format!("{}: {e}", qpl.display())),
         }
     } else if !json {
