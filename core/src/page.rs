@@ -64,6 +64,18 @@ pub fn decompress_page(
     out: &mut [u8],
     options: InflateOptions,
 ) -> Result<(), InflateError> {
+    decompress_page_inline(decompressor, data, out, options)
+}
+
+/// [`decompress_page`], inlined into its caller with the decoder's fast loop (see
+/// [`Decompressor::inflate_inline`]): for a caller compiled with extra CPU features.
+#[inline(always)]
+pub fn decompress_page_inline(
+    decompressor: &mut Decompressor,
+    data: &[u8],
+    out: &mut [u8],
+    options: InflateOptions,
+) -> Result<(), InflateError> {
     if data.len() == out.len() {
         out.copy_from_slice(data);
         return Ok(());
@@ -74,7 +86,7 @@ pub fn decompress_page(
             out.len() as u64,
         ));
     }
-    let done = decompressor.inflate(data, out, options)?;
+    let done = decompressor.inflate_inline(data, out, options)?;
     if done.written != out.len() {
         return Err(InflateError::at_byte(
             InflateErrorKind::PageSizeMismatch,

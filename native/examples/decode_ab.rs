@@ -4,11 +4,13 @@
 //!
 //! `cargo run --release -p pageflate --example decode_ab [ROUNDS] [only-pageflate]`
 //! (the second argument runs pageflate alone, for `perf record`; `DECODE_SET=qpl` or
-//! `DECODE_SET=pageflate` picks one page set).
+//! `DECODE_SET=pageflate` picks one page set; `DECODE_BUILD=portable` runs the portable
+//! decoder build instead of the one [`DecoderBuild::detect`] picks).
 
+use pageflate::cpu::{decompress_page_with, DecoderBuild};
 use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
-use pageflate_core::page::{compress_page, decompress_page, PageEncoding};
+use pageflate_core::page::{compress_page, PageEncoding};
 use pageflate_core::{Decompressor, InflateOptions};
 use std::path::PathBuf;
 
@@ -59,6 +61,11 @@ fn main() {
     let mut theirs = libdeflater::Decompressor::new();
     let mut out = [0u8; PAGE];
     let only_set = std::env::var("DECODE_SET").ok();
+    let build = match std::env::var("DECODE_BUILD").as_deref() {
+        Ok("portable") => DecoderBuild::Portable,
+        _ => DecoderBuild::detect(),
+    };
+    println!("pageflate decoder build: {}", build.name());
     for (name, load) in [
         ("pageflate fast", fast_pages as fn() -> Vec<Vec<u8>>),
         ("qpl-2ch", qpl_pages),
@@ -72,7 +79,8 @@ fn main() {
         for _ in 0..rounds {
             let t = Instant::now();
             for p in &pages {
-                decompress_page(&mut ours, p, &mut out, InflateOptions::STANDARD).unwrap();
+                decompress_page_with(build, &mut ours, p, &mut out, InflateOptions::STANDARD)
+                    .unwrap();
             }
             let ta = t.elapsed().as_secs_f64();
             if only_ours {

@@ -11,9 +11,10 @@
 //! machine drift hits all of them alike. The codec measurements run pinned to one CPU
 //! (Linux); send → recv afterwards uses every core.
 
+use crate::cpu::{decompress_page, DecoderBuild};
 use crate::multifd::zero::is_zero;
 use pageflate_core::deflate::{Compressor, Level};
-use pageflate_core::page::{compress_page, decompress_page, PageEncoding};
+use pageflate_core::page::{compress_page, PageEncoding};
 use pageflate_core::{Decompressor, InflateOptions};
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -318,6 +319,7 @@ pub fn run(
         "pages": pages.len(),
         "runs": runs,
         "pinned_cpu": pinned_cpu,
+        "decoder_build": DecoderBuild::detect().name(),
         "compress": compress,
         "decompress": decompress,
         "zero_scan_mb_per_s": median(scan),
@@ -470,6 +472,11 @@ pub fn render(r: &Value) -> String {
     let _ = writeln!(
         o,
         "\ndecompress                                        MB/s"
+    );
+    let _ = writeln!(
+        o,
+        "  (pageflate decoder build for this CPU: {})",
+        r["decoder_build"].as_str().unwrap_or("?")
     );
     let dec = r["decompress"].as_array().cloned().unwrap_or_default();
     let mut last_set = String::new();

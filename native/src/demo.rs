@@ -5,12 +5,13 @@
 //! 3. Migrate it with 2 multifd channels and the qpl method over loopback TCP, into a
 //!    receiver in the same process that records the capture, and verify it bit-exact.
 
+use crate::cpu::decompress_page;
 use crate::multifd::{loopback, render_channels, RecvOptions, RecvReport, SendOptions, SendReport};
 use crate::ram::{Backing, SourceBlock, SourceRam, DEFAULT_BLOCK};
 use crate::sample::{expected_digests, parse_pages, SAMPLE_PAGES};
 use crate::transport::Endpoint;
 use pageflate_core::multifd::Method;
-use pageflate_core::page::{decompress_page, PAGE_SIZE};
+use pageflate_core::page::PAGE_SIZE;
 use pageflate_core::{Decompressor, InflateOptions};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;

@@ -440,6 +440,11 @@ fn bench_measures_every_codec_and_decoder_in_one_run() {
         assert!(d["mb_per_s"].as_f64().unwrap() > 1.0);
     }
     assert!(r["zero_scan_mb_per_s"].as_f64().unwrap() > 100.0);
+    assert_eq!(
+        r["decoder_build"],
+        pageflate::cpu::DecoderBuild::detect().name(),
+        "the bench names the decoder build it measured"
+    );
     // Pinned to a CPU this process may use (Linux), reported in the output.
     #[cfg(target_os = "linux")]
     {

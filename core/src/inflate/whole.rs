@@ -69,6 +69,23 @@ impl Decompressor {
         out: &mut [u8],
         options: InflateOptions,
     ) -> Result<Inflated, InflateError> {
+        self.inflate_inline(input, out, options)
+    }
+
+    /// [`Self::inflate`], inlined into its caller together with the fast loop.
+    ///
+    /// For callers that compile a copy of the decoder for extra CPU features: called from
+    /// a function with, e.g., `#[target_feature(enable = "bmi2")]`, the fast loop is built
+    /// with that feature (the native crate dispatches on the CPU at run time this way; this
+    /// crate stays free of `unsafe` and of CPU detection). Same results as [`Self::inflate`]
+    /// in every case, errors included.
+    #[inline(always)]
+    pub fn inflate_inline(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+        options: InflateOptions,
+    ) -> Result<Inflated, InflateError> {
         let mut bits = SliceBits::new(input);
         let mut written = 0;
         let max_distance = options.max_distance.min(32768) as usize;
@@ -79,12 +96,13 @@ impl Decompressor {
                 BlockType::Stored => {
                     written = copy_stored(&mut bits, out, written)?;
                 }
-                BlockType::Fixed => {
-                    self.tables.load_fixed();
-                    written = self.decode_block(&mut bits, out, written, max_distance)?;
-                }
-                BlockType::Dynamic => {
-                    self.read_dynamic_header(&mut bits, input)?;
+                BlockType::Fixed | BlockType::Dynamic => {
+                    if block_type == BlockType::Fixed {
+                        self.tables.load_fixed();
+                    } else {
+                        self.read_dynamic_header(&mut bits, input)?;
+                    }
+                    // One call site: the fast loop is inlined once.
                     written = self.decode_block(&mut bits, out, written, max_distance)?;
                 }
             }
@@ -123,6 +141,7 @@ impl Decompressor {
     }
 
     /// Decode one Huffman block's symbols; returns the new output position.
+    #[inline(always)]
     fn decode_block(
         &self,
         bits: &mut SliceBits<'_>,

@@ -1,9 +1,9 @@
 //! The per-channel page codec behind the multifd threads. Software today; the IAA engine
 //! (its own issue) implements the same trait, so the thread pools do not change.
 
+use crate::cpu::decompress_page;
 use pageflate_core::deflate::Level;
 use pageflate_core::multifd::{ChannelWriter, Method, OutPage};
-use pageflate_core::page::decompress_page;
 use pageflate_core::{Decompressor, InflateError, InflateOptions};
 
 /// Compresses a packet's pages and decompresses single qpl pages, for one channel.
