@@ -404,42 +404,49 @@ impl<'a> BitWriter<'a> {
     #[inline(always)]
     pub(crate) fn put(&mut self, bits: u32, n: u32) {
         debug_assert!(n <= 32 && (n == 32 || bits >> n == 0));
-        self.buf |= u64::from(bits) << self.count;
-        self.count += n;
-        if self.count >= 32 {
-            self.flush_bytes();
-        }
+        self.put_wide(u64::from(bits), n);
     }
 
     /// Append the low `n` bits of `bits` (`n <= 56`, higher bits zero).
+    ///
+    /// Every put ends with a flush, so fewer than 8 bits stay buffered and `8 + 56` fits
+    /// the 64-bit buffer. The flush has no data-dependent branch (libdeflate's bit writer
+    /// does the same): whether a put completes a byte is as random as the codeword
+    /// lengths, and a branch on it mispredicts.
     #[inline(always)]
     pub(crate) fn put_wide(&mut self, bits: u64, n: u32) {
-        debug_assert!(n <= 56);
-        if self.count + n > 64 {
-            self.flush_bytes();
-        }
-        // After a flush at most 7 bits remain, so 7 + 56 < 64 fits.
+        debug_assert!(n <= 56 && self.count < 8);
         self.buf |= bits << self.count;
         self.count += n;
-        if self.count >= 32 {
-            self.flush_bytes();
-        }
+        self.flush_bytes();
     }
 
-    /// Move whole bytes from the bit buffer to the output.
+    /// Move whole bytes from the bit buffer to the output (fewer than 8 bits remain).
     #[inline(always)]
     fn flush_bytes(&mut self) {
-        let bytes = (self.count / 8) as usize;
+        let bytes = self.count / 8;
         if let Some(dst) = self.out.get_mut(self.pos..self.pos + 8) {
-            // Store 8 bytes at once; only `bytes` of them count (the rest is rewritten later).
+            // Store 8 bytes at once; only `bytes` of them count (the rest is rewritten
+            // later). `bytes <= 7`: at most 63 bits are ever buffered.
             dst.copy_from_slice(&self.buf.to_le_bytes());
-        } else {
-            let le = self.buf.to_le_bytes();
-            for (i, &b) in le.iter().enumerate().take(bytes) {
-                match self.out.get_mut(self.pos + i) {
-                    Some(slot) => *slot = b,
-                    None => self.overflow = true,
-                }
+            self.pos += bytes as usize;
+            self.buf >>= 8 * bytes;
+            self.count &= 7;
+            return;
+        }
+        self.flush_near_end(bytes as usize);
+    }
+
+    /// [`Self::flush_bytes`] within 8 bytes of the buffer's end: byte by byte, noting
+    /// overflow.
+    #[cold]
+    #[inline(never)]
+    fn flush_near_end(&mut self, bytes: usize) {
+        let le = self.buf.to_le_bytes();
+        for (i, &b) in le.iter().enumerate().take(bytes) {
+            match self.out.get_mut(self.pos + i) {
+                Some(slot) => *slot = b,
+                None => self.overflow = true,
             }
         }
         self.pos += bytes;
@@ -504,6 +511,63 @@ impl<'a> BitWriter<'a> {
             buf,
             count,
             overflow: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BitWriter;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    /// Random widths 0..=56 into buffers of every size around the output's length: the
+    /// bytes must equal a bit-by-bit reference, and overflow must be reported exactly when
+    /// the output does not fit (never a write past the buffer).
+    #[test]
+    fn writer_matches_a_bit_by_bit_reference_at_every_buffer_size() {
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for _ in 0..40 {
+            let puts: Vec<(u64, u32)> = (0..next() % 60)
+                .map(|_| {
+                    let n = (next() % 57) as u32;
+                    (next() & ((1u64 << n) - 1), n)
+                })
+                .collect();
+            let mut bits = Vec::new();
+            for &(v, n) in &puts {
+                bits.extend((0..n).map(|i| (v >> i) & 1 == 1));
+            }
+            let expect: Vec<u8> = bits
+                .chunks(8)
+                .map(|c| c.iter().rev().fold(0u8, |b, &bit| b << 1 | u8::from(bit)))
+                .collect();
+            for size in expect.len().saturating_sub(10)..expect.len() + 10 {
+                let mut out = vec![0xAAu8; size + 16];
+                let (buf, guard) = out.split_at_mut(size);
+                let mut w = BitWriter::new(buf);
+                for &(v, n) in &puts {
+                    if n <= 32 && v >> 32 == 0 && next() % 2 == 0 {
+                        w.put(v as u32, n);
+                    } else {
+                        w.put_wide(v, n);
+                    }
+                }
+                let got = w.finish();
+                assert!(guard.iter().all(|&b| b == 0xAA), "wrote past the buffer");
+                if size >= expect.len() {
+                    assert_eq!(got, Some(expect.len()));
+                    assert_eq!(&out[..expect.len()], &expect[..]);
+                } else {
+                    assert_eq!(got, None, "{} bytes cannot fit in {size}", expect.len());
+                }
+            }
         }
     }
 }
