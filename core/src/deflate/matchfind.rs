@@ -139,6 +139,12 @@ pub(crate) trait TokenSink {
     const EXACT: bool;
     /// Take a literal byte.
     fn literal(&mut self, byte: u8);
+    /// Take two literal bytes, `first` then `second`.
+    #[inline(always)]
+    fn literals2(&mut self, first: u8, second: u8) {
+        self.literal(first);
+        self.literal(second);
+    }
     /// Take a match (`3 <= length <= 258`, `1 <= distance <= 4096`).
     fn matched(&mut self, length: usize, distance: usize);
     /// Whether the sink takes no more (the parser then stops).
@@ -279,8 +285,7 @@ impl MatchFinder {
                 i += 1 + self.take_match(data, i + 1, dist, end, hash_end, sink);
                 misses = 0;
             } else {
-                sink.literal(data[i]);
-                sink.literal(data[i + 1]);
+                sink.literals2(data[i], data[i + 1]);
                 i += 2;
                 misses += 2;
                 if misses > SKIP_AFTER {
