@@ -216,3 +216,31 @@ fn a_reused_decoder_keeps_or_rebuilds_its_tables_correctly() {
     assert_eq!(r.written, long.len());
     assert!(back == long);
 }
+
+/// The early raw decision sends random pages raw after a short look, and only them: a
+/// page that compresses well as a whole is never given up on because its first bytes had
+/// nothing to match yet.
+#[test]
+fn early_raw_decision_gives_up_on_random_pages_only() {
+    let mut rng = Rng::new(15);
+    let mut out = [0u8; 4096];
+    for level in LEVELS {
+        let mut c = Compressor::new(level);
+        for k in 0..200 {
+            let random = rng.bytes(4096);
+            assert_eq!(
+                compress_page(&mut c, &random, &mut out),
+                PageEncoding::Raw,
+                "{level:?} random page {k}"
+            );
+            let page = sample(&mut rng, 4096);
+            let whole = deflate_to_vec(&page, level).len();
+            if whole < 3000 {
+                assert!(
+                    matches!(compress_page(&mut c, &page, &mut out), PageEncoding::Compressed(_)),
+                    "{level:?} page {k}: {whole} bytes as a stream, but sent raw"
+                );
+            }
+        }
+    }
+}

@@ -450,6 +450,11 @@ impl<'w> DirectSink<'_, 'w> {
         self.w.bit_len()
     }
 
+    /// Bits of the block's symbols so far (without the block and code headers).
+    pub(crate) fn body_bits(&self) -> u64 {
+        self.w.bit_len() - 3 - self.canned.header_bits
+    }
+
     /// Write the end-of-block symbol and hand the writer back.
     pub(crate) fn end_block(mut self) -> BitWriter<'w> {
         let litlen = &self.canned.litlen;
