@@ -445,11 +445,6 @@ pub(crate) struct DirectSink<'a, 'w> {
 }
 
 impl<'w> DirectSink<'_, 'w> {
-    /// Bits written so far (block header included).
-    pub(crate) fn bits(&self) -> u64 {
-        self.w.bit_len()
-    }
-
     /// Bits of the block's symbols so far (without the block and code headers).
     pub(crate) fn body_bits(&self) -> u64 {
         self.w.bit_len() - 3 - self.canned.header_bits
