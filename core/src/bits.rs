@@ -386,7 +386,6 @@ pub(crate) struct BitWriter<'a> {
     pos: usize,
     buf: u64,
     count: u32,
-    overflow: bool,
 }
 
 impl<'a> BitWriter<'a> {
@@ -396,7 +395,6 @@ impl<'a> BitWriter<'a> {
             pos: 0,
             buf: 0,
             count: 0,
-            overflow: false,
         }
     }
 
@@ -443,10 +441,10 @@ impl<'a> BitWriter<'a> {
     #[inline(never)]
     fn flush_near_end(&mut self, bytes: usize) {
         let le = self.buf.to_le_bytes();
+        // Bytes past the end are not stored; `pos` below still says how far they reached.
         for (i, &b) in le.iter().enumerate().take(bytes) {
-            match self.out.get_mut(self.pos + i) {
-                Some(slot) => *slot = b,
-                None => self.overflow = true,
+            if let Some(slot) = self.out.get_mut(self.pos + i) {
+                *slot = b;
             }
         }
         self.pos += bytes;
@@ -469,9 +467,9 @@ impl<'a> BitWriter<'a> {
     pub(crate) fn put_bytes(&mut self, data: &[u8]) {
         self.flush_bytes();
         debug_assert_eq!(self.count, 0);
-        match self.out.get_mut(self.pos..self.pos + data.len()) {
-            Some(dst) => dst.copy_from_slice(data),
-            None => self.overflow = true,
+        // Data that does not fit is not stored; `pos` below still says how far it reached.
+        if let Some(dst) = self.out.get_mut(self.pos..self.pos + data.len()) {
+            dst.copy_from_slice(data);
         }
         self.pos += data.len();
     }
@@ -483,7 +481,8 @@ impl<'a> BitWriter<'a> {
 
     /// Whether everything written so far fits in the buffer.
     pub(crate) fn overflowed(&self) -> bool {
-        self.overflow || self.pos > self.out.len()
+        // Every write that does not fit still advances `pos` past the end.
+        self.pos > self.out.len()
     }
 
     /// Flush the last partial byte; returns the bytes written, or `None` if they did not fit.
@@ -510,7 +509,6 @@ impl<'a> BitWriter<'a> {
             pos: 0,
             buf,
             count,
-            overflow: false,
         }
     }
 }

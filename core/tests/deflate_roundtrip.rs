@@ -237,7 +237,10 @@ fn early_raw_decision_gives_up_on_random_pages_only() {
             let whole = deflate_to_vec(&page, level).len();
             if whole < 3000 {
                 assert!(
-                    matches!(compress_page(&mut c, &page, &mut out), PageEncoding::Compressed(_)),
+                    matches!(
+                        compress_page(&mut c, &page, &mut out),
+                        PageEncoding::Compressed(_)
+                    ),
                     "{level:?} page {k}: {whole} bytes as a stream, but sent raw"
                 );
             }
