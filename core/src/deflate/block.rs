@@ -469,13 +469,25 @@ impl super::matchfind::TokenSink for DirectSink<'_, '_> {
         self.w.put(p & 0xffff, p >> 16);
     }
 
-    /// Both codewords in one put (≤ 2 × 15 bits): one flush instead of two.
+    /// Both codewords in one put: one flush instead of two.
     #[inline(always)]
     fn literals2(&mut self, first: u8, second: u8) {
-        let a = self.canned.litlen.packed[usize::from(first)];
-        let b = self.canned.litlen.packed[usize::from(second)];
-        let bits = u64::from(a & 0xffff) | u64::from(b & 0xffff) << (a >> 16);
-        self.w.put_wide(bits, (a >> 16) + (b >> 16));
+        let (bits, n) = self.canned.literal_bits([first, second]);
+        self.w.put_wide(bits, n);
+    }
+
+    #[inline(always)]
+    fn literals3(&mut self, a: u8, b: u8, c: u8) {
+        let (bits, n) = self.canned.literal_bits([a, b, c]);
+        self.w.put_wide(bits, n);
+    }
+
+    /// Four codewords in one put (the canned code's literals are ≤ 10 bits, checked
+    /// when it is built).
+    #[inline(always)]
+    fn literals4(&mut self, a: u8, b: u8, c: u8, d: u8) {
+        let (bits, n) = self.canned.literal_bits([a, b, c, d]);
+        self.w.put_wide(bits, n);
     }
 
     #[inline(always)]
@@ -583,9 +595,25 @@ impl CannedBlock {
     }
 
     /// Build the canned code and its header with `w`'s dynamic-header machinery.
+    /// The codewords of `N` literals, first in the low bits, and their total length.
+    #[inline(always)]
+    fn literal_bits<const N: usize>(&self, bytes: [u8; N]) -> (u64, u32) {
+        let (mut bits, mut n) = (0u64, 0u32);
+        for b in bytes {
+            let p = self.litlen.packed[usize::from(b)];
+            bits |= u64::from(p & 0xffff) << n;
+            n += p >> 16;
+        }
+        (bits, n)
+    }
+
     fn prepare(w: &mut BlockWriter) -> Self {
         let mut c = Self::empty();
         c.litlen.lens[..286].copy_from_slice(&super::canned::LITLEN_LENGTHS);
+        // Four literals go out in one put of at most 56 bits.
+        assert!(super::canned::LITLEN_LENGTHS[..256]
+            .iter()
+            .all(|&l| l <= 14));
         c.dist.lens.copy_from_slice(&super::canned::DIST_LENGTHS);
         c.litlen.assign_codewords();
         c.dist.assign_codewords();

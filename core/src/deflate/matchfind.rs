@@ -145,6 +145,18 @@ pub(crate) trait TokenSink {
         self.literal(first);
         self.literal(second);
     }
+    /// Take three literal bytes, in order.
+    #[inline(always)]
+    fn literals3(&mut self, a: u8, b: u8, c: u8) {
+        self.literals2(a, b);
+        self.literal(c);
+    }
+    /// Take four literal bytes, in order.
+    #[inline(always)]
+    fn literals4(&mut self, a: u8, b: u8, c: u8, d: u8) {
+        self.literals2(a, b);
+        self.literals2(c, d);
+    }
     /// Take a match (`3 <= length <= 258`, `1 <= distance <= 4096`).
     fn matched(&mut self, length: usize, distance: usize);
     /// Whether the sink takes no more (the parser then stops).
@@ -262,32 +274,38 @@ impl MatchFinder {
         let hash_end = end.saturating_sub(MIN_HASHED_MATCH - 1);
         let mut i = start;
         let mut misses = 0u32;
-        // Two positions per step while both can be hashed: their table loads are
-        // independent, so both are in flight at once (the head table is an L2 access), and
-        // the second position is indexed even when the first starts a match. A step may
-        // hand over three tokens, so a fixed-size token buffer (EXACT) takes the
-        // one-position loop below.
-        while !S::EXACT && i + 1 < hash_end {
-            let pair = read_u64(data, i);
-            let (w0, w1) = (pair as u32, (pair >> 8) as u32);
-            let (h0, h1) = (hash4_greedy(w0), hash4_greedy(w1));
-            let s0 = self.head[h0];
-            let s1 = self.head[h1];
-            self.head[h0] = base + i as u32;
-            self.head[h1] = base + i as u32 + 1;
-            // As if probed one after the other: i + 1 sees i when they share a slot.
-            let s1 = if h1 == h0 { base + i as u32 } else { s1 };
-            if let Some(dist) = candidate(data, base, s0, i, w0) {
+        // Four positions per step while 8 bytes can be read: their table loads are
+        // independent, so all four are in flight at once (the head table is an L2 access),
+        // a literal run costs one loop test per four bytes, and the literals before a
+        // match (or four of them) go out in one put. Every position of the step is
+        // indexed, even those a match then covers. Positions of one step that share a
+        // table slot do not see each other (the slot ends with the last one): a little
+        // ratio for no dependency between them. A step may hand over five tokens, so a
+        // fixed-size token buffer (EXACT) takes the one-position loop below.
+        while !S::EXACT && i + 8 <= end {
+            let quad = read_u64(data, i);
+            let words = [0, 8, 16, 24].map(|shift| (quad >> shift) as u32);
+            let slots = words.map(hash4_greedy);
+            let stamps = slots.map(|h| self.head[h]);
+            for (k, &h) in slots.iter().enumerate() {
+                self.head[h] = base + (i + k) as u32;
+            }
+            let b = |k: usize| data[i + k];
+            if let Some(dist) = candidate(data, base, stamps[0], i, words[0]) {
                 i += self.take_match(data, i, dist, end, hash_end, sink);
-                misses = 0;
-            } else if let Some(dist) = candidate(data, base, s1, i + 1, w1) {
-                sink.literal(data[i]);
+            } else if let Some(dist) = candidate(data, base, stamps[1], i + 1, words[1]) {
+                sink.literal(b(0));
                 i += 1 + self.take_match(data, i + 1, dist, end, hash_end, sink);
-                misses = 0;
+            } else if let Some(dist) = candidate(data, base, stamps[2], i + 2, words[2]) {
+                sink.literals2(b(0), b(1));
+                i += 2 + self.take_match(data, i + 2, dist, end, hash_end, sink);
+            } else if let Some(dist) = candidate(data, base, stamps[3], i + 3, words[3]) {
+                sink.literals3(b(0), b(1), b(2));
+                i += 3 + self.take_match(data, i + 3, dist, end, hash_end, sink);
             } else {
-                sink.literals2(data[i], data[i + 1]);
-                i += 2;
-                misses += 2;
+                sink.literals4(b(0), b(1), b(2), b(3));
+                i += 4;
+                misses += 4;
                 if misses > SKIP_AFTER {
                     if sink.is_full() {
                         return i;
@@ -296,6 +314,7 @@ impl MatchFinder {
                 }
                 continue;
             }
+            misses = 0;
             if sink.is_full() {
                 return i; // the output overflowed: the page goes raw
             }
