@@ -95,6 +95,13 @@ fn skip_literals<S: TokenSink>(
 ) -> usize {
     let skip = ((misses - SKIP_AFTER) >> 3).min(16) as usize;
     let stop = (i + skip).min(hash_end);
+    if !S::EXACT {
+        // Four literals per put (the sink takes whatever it is given).
+        while i + 4 <= stop {
+            sink.literals4(data[i], data[i + 1], data[i + 2], data[i + 3]);
+            i += 4;
+        }
+    }
     while i < stop && !sink.is_full() {
         sink.literal(data[i]);
         i += 1;
@@ -292,16 +299,16 @@ impl MatchFinder {
             }
             let b = |k: usize| data[i + k];
             if let Some(dist) = candidate(data, base, stamps[0], i, words[0]) {
-                i += self.take_match(data, i, dist, end, hash_end, sink);
+                i += self.take_match::<S, false>(data, i, dist, end, hash_end, sink);
             } else if let Some(dist) = candidate(data, base, stamps[1], i + 1, words[1]) {
                 sink.literal(b(0));
-                i += 1 + self.take_match(data, i + 1, dist, end, hash_end, sink);
+                i += 1 + self.take_match::<S, false>(data, i + 1, dist, end, hash_end, sink);
             } else if let Some(dist) = candidate(data, base, stamps[2], i + 2, words[2]) {
                 sink.literals2(b(0), b(1));
-                i += 2 + self.take_match(data, i + 2, dist, end, hash_end, sink);
+                i += 2 + self.take_match::<S, false>(data, i + 2, dist, end, hash_end, sink);
             } else if let Some(dist) = candidate(data, base, stamps[3], i + 3, words[3]) {
                 sink.literals3(b(0), b(1), b(2));
-                i += 3 + self.take_match(data, i + 3, dist, end, hash_end, sink);
+                i += 3 + self.take_match::<S, false>(data, i + 3, dist, end, hash_end, sink);
             } else {
                 sink.literals4(b(0), b(1), b(2), b(3));
                 i += 4;
@@ -324,7 +331,7 @@ impl MatchFinder {
             let h = hash4_greedy(word);
             let stamp = core::mem::replace(&mut self.head[h], base + i as u32);
             if let Some(dist) = candidate(data, base, stamp, i, word) {
-                i += self.take_match(data, i, dist, end, hash_end, sink);
+                i += self.take_match::<S, true>(data, i, dist, end, hash_end, sink);
                 misses = 0;
                 if !S::EXACT && sink.is_full() {
                     break;
@@ -348,10 +355,14 @@ impl MatchFinder {
         i
     }
 
-    /// Hand the match at `i` (`dist` back) to `sink` and index its last two positions;
-    /// returns its length.
+    /// Hand the match at `i` (`dist` back) to `sink`; returns its length. `INDEX_TAIL`:
+    /// also index the match's last two positions (LZ4's trick: inner positions rarely
+    /// start a better match than the one just taken). The four-position loop does without:
+    /// its next step indexes the four positions after the match anyway, and the two
+    /// dependent hash-and-store chains per match cost more than their ratio is worth
+    /// there (measured: 0.4183 → 0.4212 for 4.5 % more speed).
     #[inline(always)]
-    fn take_match<S: TokenSink>(
+    fn take_match<S: TokenSink, const INDEX_TAIL: bool>(
         &mut self,
         data: &[u8],
         i: usize,
@@ -363,11 +374,11 @@ impl MatchFinder {
         let max = (end - i).min(MAX_MATCH);
         let len = match_length(data, i - dist, i, max);
         sink.matched(len, dist);
-        // Index only the match's last positions (LZ4's trick): inner positions rarely
-        // start a better match than the one just taken.
-        for j in [i + len - 2, i + len - 1] {
-            if j < hash_end {
-                self.head[hash4_greedy(read_u32(data, j))] = self.base + j as u32;
+        if INDEX_TAIL {
+            for j in [i + len - 2, i + len - 1] {
+                if j < hash_end {
+                    self.head[hash4_greedy(read_u32(data, j))] = self.base + j as u32;
+                }
             }
         }
         len
