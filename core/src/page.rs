@@ -25,11 +25,12 @@ pub enum PageEncoding {
 ///
 /// Early raw decision: random and already-compressed pages, about a sixth of a real
 /// guest's non-zero pages, are sent raw without compressing the rest of the page. The fast
-/// level gives up when the symbols of the page's first 512 bytes took ≥ 8 bits per byte
+/// level gives up when the symbols of the page's first 256 bytes took ≥ 8.5 bits per byte
 /// under its code; the dense level when the first kilobyte uses ≥ 200 distinct byte values
 /// and does not shrink under the fast level's code. A page that is random at its start but
-/// compressible after it is sent raw too (valid, a little larger); on the corpus this costs
-/// under 0.001 of ratio.
+/// compressible after it is sent raw too (valid, but larger than it could be); on the
+/// corpus the fast level's decision costs 0.0002 of ratio (0.4209 without it, 0.4211 with
+/// it) and saves some 13 % of its time.
 pub fn compress_page(compressor: &mut Compressor, page: &[u8], out: &mut [u8]) -> PageEncoding {
     let cap = page.len().saturating_sub(1).min(out.len());
     let out = &mut out[..cap];
