@@ -509,22 +509,38 @@ fn copy_match_fast(out: &mut [u8], pos: usize, length: usize, distance: usize) {
         copy_chunks::<16>(out, pos - distance, pos, end);
     } else if distance >= 8 {
         copy_chunks::<8>(out, pos - distance, pos, end);
-    } else if distance == 1 {
-        let byte = out[pos - 1];
-        out[pos..end].fill(byte);
     } else {
-        // A short period (2..=7): write the first `stride` bytes one by one, where `stride`
-        // is the smallest multiple of the period ≥ 8; from there on, 8-byte chunks read
-        // `stride` bytes back, which holds the same bytes as `distance` back.
-        let stride = distance * 8_usize.div_ceil(distance);
-        let first = stride.min(length);
-        for i in pos..pos + first {
-            out[i] = out[i - distance];
-        }
-        if length > first {
-            copy_chunks::<8>(out, pos + first - stride, pos + first, end);
+        // A short period (1..=7): the period repeated over 16 bytes, written 16 bytes at a
+        // time, each write advancing by the largest multiple of the period that fits in 16
+        // (so the next write starts at the same phase). Runs of one byte (zero pages'
+        // stretches) and of small structures are the long matches of memory pages.
+        let pattern = period_pattern(out, pos, distance);
+        let step = PERIOD_STEP[distance];
+        let mut dst = pos;
+        while dst < end {
+            out[dst..dst + 16].copy_from_slice(&pattern);
+            dst += step;
         }
     }
+}
+
+/// For a period `d` in 1..=7: the largest multiple of `d` that is at most 16.
+const PERIOD_STEP: [usize; 8] = [16, 16, 16, 15, 16, 15, 12, 14];
+
+/// The `distance` bytes before `pos`, repeated to fill 16 bytes (`1 <= distance <= 7`).
+#[inline(always)]
+fn period_pattern(out: &[u8], pos: usize, distance: usize) -> [u8; 16] {
+    let mut pattern = [0u8; 16];
+    let period = &out[pos - distance..pos];
+    let mut filled = distance;
+    pattern[..distance].copy_from_slice(period);
+    // Double the filled prefix until 16 bytes hold the period: at most 4 copies.
+    while filled < 16 {
+        let n = filled.min(16 - filled);
+        pattern.copy_within(..n, filled);
+        filled += n;
+    }
+    pattern
 }
 
 /// Copy `N`-byte chunks from `src` to `dst` until `dst` reaches `end` (may overshoot by
