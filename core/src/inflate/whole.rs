@@ -309,17 +309,21 @@ impl Decompressor {
         }
         b.refill();
         let mut entry = litlen[(b.buf & LITLEN_MASK) as usize];
+        // With the fixed code: the entries after an 8- and a 9-bit literal at `entry`'s
+        // position, loaded with `entry` wherever `entry` is (so after a literal pair, before
+        // the refill: one step less in the chain that bounds a literal run).
+        let pair_at = |buf: u64| {
+            if FIXED {
+                pairs[((buf >> 8) & PAIR_MASK) as usize]
+            } else {
+                0
+            }
+        };
+        let mut after = pair_at(b.buf);
         // Room for two output bytes, so a literal pair needs no check of its own (the last
         // byte of the output is left to the tail).
         while b.pos + 8 <= b.data.len() && pos + 1 < out.len() {
             if entry & FLAG_LITERAL != 0 {
-                // With the fixed code, the entries after an 8- and a 9-bit literal, loaded
-                // together with this literal's own (already loaded) entry.
-                let after = if FIXED {
-                    pairs[((b.buf >> 8) & PAIR_MASK) as usize]
-                } else {
-                    0
-                };
                 let nine_bits = entry & 1; // fixed code: the consume count is 8 or 9
                 b.consume_entry(entry);
                 let literal = entry_value(entry) as u8;
@@ -339,6 +343,7 @@ impl Decompressor {
                     b.consume_entry(entry);
                     let second = entry_value(entry) as u8;
                     entry = litlen[(b.buf & LITLEN_MASK) as usize];
+                    after = pair_at(b.buf); // ≥ 38 bits remain: enough for its 18
                     b.refill();
                     out[pos] = literal;
                     out[pos + 1] = second;
@@ -364,6 +369,7 @@ impl Decompressor {
                         pos += 1;
                         b.refill();
                         entry = litlen[(b.buf & LITLEN_MASK) as usize];
+                        after = pair_at(b.buf);
                         continue;
                     }
                 }
@@ -400,6 +406,7 @@ impl Decompressor {
             // ≥ 56 − 48 bits may remain here: refill before the next lookup.
             b.refill();
             entry = litlen[(b.buf & LITLEN_MASK) as usize];
+            after = pair_at(b.buf);
             if pos + length + COPY_OVERSHOOT <= out.len() {
                 copy_match_fast(out, pos, length, distance);
             } else if pos + length <= out.len() {
