@@ -19,6 +19,7 @@ use alloc::vec;
 pub const WINDOW: usize = 4096;
 /// Size of the head table: the larger of the two parsers' hash widths.
 const HASH_BITS: u32 = GREEDY_HASH_BITS;
+const _: () = assert!(LAZY_HASH_BITS <= HASH_BITS);
 const HASH_SIZE: usize = 1 << HASH_BITS;
 /// Matches found by hashing 4 bytes are at least this long.
 const MIN_HASHED_MATCH: usize = 4;
@@ -290,7 +291,7 @@ impl MatchFinder {
         // match (or four of them) go out in one put. Every position of the step is
         // indexed, even those a match then covers. Positions of one step that share a
         // table slot do not see each other (the slot ends with the last one): a little
-        // ratio for no dependency between them. A step may hand over five tokens, so a
+        // ratio for no dependency between them. A step may hand over four tokens, so a
         // fixed-size token buffer (EXACT) takes the one-position loop below.
         while !S::EXACT && i + 8 <= end {
             let quad = read_u64(data, i);
