@@ -231,9 +231,10 @@ impl Compressor {
         (parsed.end == data.len()).then_some(parsed.tokens)
     }
 
-    /// The fast level's page path ([`FAST_PROBE`]: see the constant): one pass that parses and writes a final canned block
-    /// directly into `out`, stopping as soon as the output would not fit. Returns the bytes
-    /// written, or `None` if the page does not fit in `out`.
+    /// The fast level's page path: one pass that parses and writes a final canned block
+    /// directly into `out`, stopping as soon as the output would not fit, or after
+    /// [`FAST_PROBE`] bytes that do not compress. Returns the bytes written, or `None` if
+    /// the page does not fit in `out` or goes raw.
     pub(crate) fn compress_page_direct(&mut self, page: &[u8], out: &mut [u8]) -> Option<usize> {
         self.finder.start(page.len());
         let mut sink = self.block.start_canned(BitWriter::new(out));

@@ -350,6 +350,8 @@ impl Decompressor {
                     pos += 2;
                     continue;
                 }
+                // `entry` is the symbol after the literal and not a literal itself, so the
+                // next iteration does not read `after` (left as it is).
                 b.refill();
                 out[pos] = literal;
                 pos += 1;
