@@ -40,6 +40,8 @@ pub fn compress_page(compressor: &mut Compressor, page: &[u8], out: &mut [u8]) -
         compressor.compress_page_direct(page, out)
     } else if compressor.looks_incompressible(page, out) {
         None
+    } else if let Some(written) = compressor.compress_page_dense(page, out, cap as u64 * 8) {
+        written
     } else {
         match compressor.parse_whole(page) {
             Some(tokens) => compressor.write_single_block(page, tokens, out, cap as u64 * 8),

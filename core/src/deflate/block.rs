@@ -3,8 +3,8 @@
 
 use super::matchfind::WINDOW;
 use super::tokens::{
-    dist_symbol, length_symbol, match_distance, match_length, token_dist_symbol,
-    token_length_symbol, DIST_EXTRA_BITS, EOB, LENGTH_EXTRA_BITS, MATCH_FLAG, MAX_MATCH, MIN_MATCH,
+    dist_symbol, is_match, length_symbol, token_dist_symbol, token_length_symbol, DIST_EXTRA_BITS,
+    DIST_SLOTS, EOB, LENGTH_EXTRA_BITS, MAX_MATCH, MIN_MATCH, NO_DIST,
 };
 use crate::bits::BitWriter;
 use crate::huffman::{build_code_lengths, canonical_codes, reverse_bits};
@@ -58,7 +58,8 @@ impl Default for Histogram {
 struct Code<const N: usize> {
     lens: [u8; N],
     rev: [u16; N],
-    /// `rev | len << 16`: one load per symbol on the hot paths.
+    /// `rev | len << 16 | (len + extra) << 24`, where `extra` is the symbol's count of
+    /// extra bits (length and distance symbols): one load per symbol on the hot paths.
     packed: [u32; N],
 }
 
@@ -71,35 +72,57 @@ impl<const N: usize> Code<N> {
         }
     }
 
-    /// Compute the (bit-reversed) codewords for the current lengths.
+    /// Compute the (bit-reversed) codewords for the current lengths, and their packed
+    /// form.
     fn assign_codewords(&mut self) {
         let mut codes = [0u16; N];
         canonical_codes(&self.lens, &mut codes);
-        for ((rev, &code), &len) in self.rev.iter_mut().zip(&codes).zip(&self.lens) {
+        for (sym, ((rev, &code), &len)) in
+            self.rev.iter_mut().zip(&codes).zip(&self.lens).enumerate()
+        {
             *rev = reverse_bits(u32::from(code), u32::from(len)) as u16;
+            let total = u32::from(len) + symbol_extra_bits::<N>(sym);
+            self.packed[sym] = u32::from(*rev) | u32::from(len) << 16 | total << 24;
         }
     }
 
-    /// Fill [`Self::packed`] (only codes written through a [`DirectSink`] use it).
-    fn pack(&mut self) {
-        for ((p, &rev), &len) in self.packed.iter_mut().zip(&self.rev).zip(&self.lens) {
-            *p = u32::from(rev) | u32::from(len) << 16;
-        }
-    }
-
-    fn cost(&self, freqs: &[u32; N]) -> u64 {
-        freqs
+    /// Bits of the symbols counted in `freqs` (its first `N` entries) under this code.
+    fn cost(&self, freqs: &[u32]) -> u64 {
+        // u32 products and sum (at most 16384 symbols of ≤ 15 bits a block): vectorizes.
+        let bits: u32 = freqs
             .iter()
             .zip(&self.lens)
-            .map(|(&f, &l)| u64::from(f) * u64::from(l))
-            .sum()
+            .map(|(&f, &l)| f * u32::from(l))
+            .sum();
+        u64::from(bits)
     }
+}
+
+/// Extra bits following symbol `sym` of a code over `N` symbols: the length symbols'
+/// of the literal/length code, the distance symbols' of the distance code, none else.
+#[inline(always)]
+fn symbol_extra_bits<const N: usize>(sym: usize) -> u32 {
+    match N {
+        NUM_LITLEN if (257..286).contains(&sym) => u32::from(LENGTH_EXTRA_BITS[sym - 257]),
+        NUM_DIST => u32::from(DIST_EXTRA_BITS[sym]),
+        _ => 0,
+    }
+}
+
+/// A distance code's packed entries for every distance slot of a token: the 30 symbols,
+/// then zero bits for [`NO_DIST`] (literal tokens).
+fn dist_slots(code: &Code<NUM_DIST>) -> [u32; DIST_SLOTS] {
+    let mut slots = [0u32; DIST_SLOTS];
+    slots[..NUM_DIST].copy_from_slice(&code.packed);
+    debug_assert_eq!(slots[NO_DIST], 0);
+    slots
 }
 
 /// Scratch space and codes for block writing, reused from block to block.
 pub(crate) struct BlockWriter {
     litlen_freq: [u32; NUM_LITLEN],
-    dist_freq: [u32; NUM_DIST],
+    /// Indexed by a token's distance slot ([`NO_DIST`] counts literals, and is ignored).
+    dist_freq: [u32; DIST_SLOTS],
     extra_bits: u64,
     litlen: Code<NUM_LITLEN>,
     dist: Code<NUM_DIST>,
@@ -132,7 +155,7 @@ impl BlockWriter {
         fixed_dist.assign_codewords();
         let mut writer = Self {
             litlen_freq: [0; NUM_LITLEN],
-            dist_freq: [0; NUM_DIST],
+            dist_freq: [0; DIST_SLOTS],
             extra_bits: 0,
             litlen: Code::new(),
             dist: Code::new(),
@@ -204,6 +227,11 @@ impl BlockWriter {
     /// dynamic code as a side effect, for [`Self::write`].
     pub(crate) fn choose(&mut self, tokens: &[u32], raw: &[u8], bit_pos: u64) -> (BlockKind, u64) {
         self.count(tokens);
+        self.price_all(raw, bit_pos)
+    }
+
+    /// Price the counted block as stored, fixed and dynamic (building the dynamic code).
+    fn price_all(&mut self, raw: &[u8], bit_pos: u64) -> (BlockKind, u64) {
         let dynamic = 3
             + self.prepare_dynamic()
             + self.litlen.cost(&self.litlen_freq)
@@ -250,20 +278,36 @@ impl BlockWriter {
         }
     }
 
+    /// A token sink that counts each symbol as the parser hands it over (no second pass
+    /// over the tokens to count them); then [`Self::choose_counted`].
+    pub(crate) fn counting_sink<'t>(&mut self, tokens: &'t mut [u32]) -> CountingSink<'_, 't> {
+        self.litlen_freq = [0; NUM_LITLEN];
+        self.dist_freq = [0; DIST_SLOTS];
+        CountingSink {
+            tokens,
+            n: 0,
+            litlen_freq: &mut self.litlen_freq,
+            dist_freq: &mut self.dist_freq,
+        }
+    }
+
+    /// [`Self::choose`] for tokens a [`CountingSink`] of this writer has just counted.
+    pub(crate) fn choose_counted(&mut self, raw: &[u8], bit_pos: u64) -> (BlockKind, u64) {
+        self.finish_counts();
+        self.price_all(raw, bit_pos)
+    }
+
     /// Symbol frequencies and extra-bit total of a block's tokens (EOB included).
     fn count(&mut self, tokens: &[u32]) {
         // Two histograms, for even and odd tokens: runs of the same symbol then increment
         // two counters in turn instead of waiting on one (store-to-load forwarding).
+        // No branch on the token's kind: a literal counts in the distance slot NO_DIST.
         let mut lit = [[0u32; NUM_LITLEN]; 2];
-        let mut dist = [[0u32; NUM_DIST]; 2];
+        let mut dist = [[0u32; DIST_SLOTS]; 2];
         for pair in tokens.chunks(2) {
             for (k, &t) in pair.iter().enumerate() {
-                if t & MATCH_FLAG != 0 {
-                    lit[k][token_length_symbol(t)] += 1;
-                    dist[k][token_dist_symbol(t)] += 1;
-                } else {
-                    lit[k][(t & 0xff) as usize] += 1;
-                }
+                lit[k][token_length_symbol(t)] += 1;
+                dist[k][token_dist_symbol(t)] += 1;
             }
         }
         for (f, (a, b)) in self.litlen_freq.iter_mut().zip(lit[0].iter().zip(&lit[1])) {
@@ -272,6 +316,11 @@ impl BlockWriter {
         for (f, (a, b)) in self.dist_freq.iter_mut().zip(dist[0].iter().zip(&dist[1])) {
             *f = a + b;
         }
+        self.finish_counts();
+    }
+
+    /// Count the end-of-block symbol and total the extra bits of the counted matches.
+    fn finish_counts(&mut self) {
         self.litlen_freq[EOB] = 1;
         // Extra bits follow from the symbol counts: no per-token work.
         let length_extra: u64 = LENGTH_EXTRA_BITS
@@ -281,7 +330,7 @@ impl BlockWriter {
             .sum();
         let dist_extra: u64 = DIST_EXTRA_BITS
             .iter()
-            .zip(&self.dist_freq)
+            .zip(&self.dist_freq[..NUM_DIST])
             .map(|(&b, &f)| u64::from(b) * u64::from(f))
             .sum();
         self.extra_bits = length_extra + dist_extra;
@@ -291,7 +340,7 @@ impl BlockWriter {
     /// (after the 3 block-header bits).
     fn prepare_dynamic(&mut self) -> u64 {
         build_code_lengths(&self.litlen_freq, 15, &mut self.litlen.lens);
-        build_code_lengths(&self.dist_freq, 15, &mut self.dist.lens);
+        build_code_lengths(&self.dist_freq[..NUM_DIST], 15, &mut self.dist.lens);
         if self.dist.lens.iter().all(|&l| l == 0) {
             // No matches: still describe a (complete) distance code, as zlib does.
             self.dist.lens[0] = 1;
@@ -437,6 +486,47 @@ fn write_stored_chunk(w: &mut BitWriter<'_>, chunk: &[u8], is_final: bool) {
     w.put_bytes(chunk);
 }
 
+/// Stores tokens for a block writer and counts their symbols on the way, into the
+/// [`BlockWriter`] that made it (see [`BlockWriter::counting_sink`]).
+pub(crate) struct CountingSink<'a, 't> {
+    tokens: &'t mut [u32],
+    n: usize,
+    litlen_freq: &'a mut [u32; NUM_LITLEN],
+    dist_freq: &'a mut [u32; DIST_SLOTS],
+}
+
+impl CountingSink<'_, '_> {
+    /// Tokens stored so far.
+    pub(crate) fn len(&self) -> usize {
+        self.n
+    }
+}
+
+impl super::matchfind::TokenSink for CountingSink<'_, '_> {
+    const EXACT: bool = true;
+
+    #[inline(always)]
+    fn literal(&mut self, byte: u8) {
+        self.tokens[self.n] = super::tokens::literal(byte);
+        self.n += 1;
+        self.litlen_freq[usize::from(byte)] += 1;
+    }
+
+    #[inline(always)]
+    fn matched(&mut self, length: usize, distance: usize) {
+        let t = super::tokens::matched(length, distance);
+        self.tokens[self.n] = t;
+        self.n += 1;
+        self.litlen_freq[token_length_symbol(t)] += 1;
+        self.dist_freq[token_dist_symbol(t)] += 1;
+    }
+
+    #[inline(always)]
+    fn is_full(&self) -> bool {
+        self.n >= self.tokens.len()
+    }
+}
+
 /// Writes literals and matches as they are parsed, with a fixed code.
 /// It owns the bit writer while the parse runs, so the writer's state can live in registers.
 pub(crate) struct DirectSink<'a, 'w> {
@@ -466,7 +556,7 @@ impl super::matchfind::TokenSink for DirectSink<'_, '_> {
     fn literal(&mut self, byte: u8) {
         // One load: codeword and length packed together.
         let p = self.canned.litlen.packed[usize::from(byte)];
-        self.w.put(p & 0xffff, p >> 16);
+        self.w.put(p & 0xffff, p >> 24);
     }
 
     /// Both codewords in one put: one flush instead of two.
@@ -507,29 +597,28 @@ impl super::matchfind::TokenSink for DirectSink<'_, '_> {
     }
 }
 
-/// Write one match token.
+/// Write one token with the packed entries of a literal/length code (`litlen`) and of a
+/// distance code by distance slot (`dist`, see [`dist_slots`]).
+///
+/// No branch on the token's kind: a literal is its codeword followed by zero extra bits
+/// and a zero-bit distance part. A match is at most 15 + 5 + 15 + 13 = 48 bits, so it is
+/// assembled in a `u64` and written with one [`BitWriter::put_wide`].
 #[inline(always)]
-fn write_match(w: &mut BitWriter<'_>, t: u32, litlen: &Code<NUM_LITLEN>, dist: &Code<NUM_DIST>) {
-    let ls = token_length_symbol(t);
-    let ds = token_dist_symbol(t);
-    let lextra = (match_length(t) - usize::from(LENGTH_BASE[ls - 257])) as u64;
-    let dextra = (match_distance(t) - usize::from(DIST_BASE[ds])) as u64;
-    let (ln, dn) = (
-        u32::from(LENGTH_EXTRA_BITS[ls - 257]),
-        u32::from(DIST_EXTRA_BITS[ds]),
-    );
-    let (cl, cd) = (u32::from(litlen.lens[ls]), u32::from(dist.lens[ds]));
-    let mut bits = u64::from(litlen.rev[ls]) | lextra << cl;
-    let mut n = cl + ln;
-    bits |= (u64::from(dist.rev[ds]) | dextra << cd) << n;
-    n += cd + dn;
-    w.put_wide(bits, n);
+fn write_token(
+    w: &mut BitWriter<'_>,
+    t: u32,
+    litlen: &[u32; NUM_LITLEN],
+    dist: &[u32; DIST_SLOTS],
+) {
+    let l = litlen[token_length_symbol(t)];
+    let d = dist[token_dist_symbol(t)];
+    let (len_extra, dist_extra) = (u64::from((t >> 14) & 0x1f), u64::from(t >> 19));
+    let length_part = u64::from(l & 0xffff) | len_extra << ((l >> 16) & 0xff);
+    let dist_part = u64::from(d & 0xffff) | dist_extra << ((d >> 16) & 0xff);
+    w.put_wide(length_part | dist_part << (l >> 24), (l >> 24) + (d >> 24));
 }
 
 /// Write the tokens and the end-of-block symbol with `litlen`/`dist`.
-///
-/// A match is one codeword pair plus extra bits: at most 15 + 5 + 15 + 13 = 48 bits, so it
-/// is assembled in a `u64` and written with one [`BitWriter::put_wide`].
 #[inline]
 fn write_tokens(
     w: &mut BitWriter<'_>,
@@ -537,15 +626,15 @@ fn write_tokens(
     litlen: &Code<NUM_LITLEN>,
     dist: &Code<NUM_DIST>,
 ) {
+    let dist = dist_slots(dist);
+    // The writer is moved into a local for the loop: its buffer and bit count then live
+    // in registers, not behind `w` (every token would wait on a store and reload).
+    let mut local = core::mem::replace(w, BitWriter::new(&mut []));
     for &t in tokens {
-        if t & MATCH_FLAG != 0 {
-            write_match(w, t, litlen, dist);
-        } else {
-            let b = (t & 0xff) as usize;
-            w.put(u32::from(litlen.rev[b]), u32::from(litlen.lens[b]));
-        }
+        write_token(&mut local, t, &litlen.packed, &dist);
     }
-    w.put(u32::from(litlen.rev[EOB]), u32::from(litlen.lens[EOB]));
+    local.put(u32::from(litlen.rev[EOB]), u32::from(litlen.lens[EOB]));
+    *w = local;
 }
 
 /// The built-in code for guest memory, with its block header written out once.
@@ -602,7 +691,7 @@ impl CannedBlock {
         for b in bytes {
             let p = self.litlen.packed[usize::from(b)];
             bits |= u64::from(p & 0xffff) << n;
-            n += p >> 16;
+            n += p >> 24;
         }
         (bits, n)
     }
@@ -617,8 +706,6 @@ impl CannedBlock {
         c.dist.lens.copy_from_slice(&super::canned::DIST_LENGTHS);
         c.litlen.assign_codewords();
         c.dist.assign_codewords();
-        c.litlen.pack();
-        c.dist.pack();
         c.pack_matches();
         w.litlen = c.litlen.clone();
         w.dist = c.dist.clone();
@@ -783,7 +870,7 @@ impl BlockWriter {
         append_eob: bool,
     ) -> Result<(), CodesError> {
         for &t in tokens {
-            if t & MATCH_FLAG != 0 {
+            if is_match(t) {
                 let (ls, ds) = (token_length_symbol(t), token_dist_symbol(t));
                 if self.litlen.lens[ls] == 0 {
                     return Err(CodesError::MissingLitLen(ls));
@@ -791,23 +878,16 @@ impl BlockWriter {
                 if self.dist.lens[ds] == 0 {
                     return Err(CodesError::MissingDist(ds));
                 }
-            } else if self.litlen.lens[(t & 0xff) as usize] == 0 {
-                return Err(CodesError::MissingLitLen((t & 0xff) as usize));
+            } else if self.litlen.lens[token_length_symbol(t)] == 0 {
+                return Err(CodesError::MissingLitLen(token_length_symbol(t)));
             }
         }
         if append_eob && self.litlen.lens[EOB] == 0 {
             return Err(CodesError::MissingLitLen(EOB));
         }
+        let dist = dist_slots(&self.dist);
         for &t in tokens {
-            if t & MATCH_FLAG != 0 {
-                write_match(w, t, &self.litlen, &self.dist);
-            } else {
-                let b = (t & 0xff) as usize;
-                w.put(
-                    u32::from(self.litlen.rev[b]),
-                    u32::from(self.litlen.lens[b]),
-                );
-            }
+            write_token(w, t, &self.litlen.packed, &dist);
         }
         if append_eob {
             w.put(

@@ -395,8 +395,32 @@ impl MatchFinder {
         len
     }
 
-    /// Insert position `i` and search the chain it joins, with one load of the hash head
-    /// (the head table is the parser's cache-miss hot spot).
+    /// Lazy parse with hash chains (see the module docs) of `data[start..end]` into
+    /// `tokens`.
+    pub(crate) fn parse_lazy(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        tokens: &mut [u32],
+        p: &LazyParams,
+    ) -> Parsed {
+        let mut sink = TokenBuffer { tokens, n: 0 };
+        let end = lazy(self, data, start, end, &mut sink, p);
+        Parsed {
+            tokens: sink.n,
+            end,
+        }
+    }
+}
+
+impl Chains for MatchFinder {
+    #[inline(always)]
+    fn insert(&mut self, data: &[u8], i: usize) {
+        MatchFinder::insert(self, data, i);
+    }
+
+    /// One load of the hash head (the head table is the parser's cache-miss hot spot).
     #[inline(always)]
     fn insert_and_search(
         &mut self,
@@ -410,126 +434,206 @@ impl MatchFinder {
         let head = self.head[h];
         self.prev[i % WINDOW] = head;
         self.head[h] = self.base + i as u32;
-        self.search_chain(data, i, end, p, word, head)
+        search_chain(data, i, end, p, word, head, self.base, |cand| {
+            self.prev[cand % WINDOW]
+        })
     }
+}
 
-    /// Search the chain starting at `stamp` for the longest match of position `i`.
-    #[inline(always)]
-    fn search_chain(
-        &self,
+/// Hash chains the lazy parser walks.
+pub(crate) trait Chains {
+    /// Index position `i` (its 4 bytes must be readable).
+    fn insert(&mut self, data: &[u8], i: usize);
+    /// Index position `i` and return the longest match (length, distance) the chain it
+    /// joins holds for it within `end`, or a length below 4 if none.
+    fn insert_and_search(
+        &mut self,
         data: &[u8],
         i: usize,
         end: usize,
         p: &LazyParams,
-        word: u32,
-        mut stamp: u32,
-    ) -> (usize, usize) {
-        let base = self.base;
-        let max = (end - i).min(MAX_MATCH);
-        let mut best = (0usize, 0usize);
-        if max < MIN_HASHED_MATCH {
-            return best;
+    ) -> (usize, usize);
+}
+
+/// Hash bits of [`PageChains`]: a 4 KiB page has 4096 positions, and the chains resolve
+/// collisions.
+const PAGE_HASH_BITS: u32 = 13;
+
+/// Hash chains for one page at a time, positions as `u16` (`position + 1`, 0 = empty):
+/// 8 KiB of heads and 8 KiB of links stay in the L1 cache (the stamped tables of
+/// [`MatchFinder`] are 128 KiB + 16 KiB, an L2 access per position), and clearing the heads
+/// for each page costs a few hundred cycles of the ~40 000 a dense page takes.
+pub(crate) struct PageChains {
+    head: Box<[u16; 1 << PAGE_HASH_BITS]>,
+    prev: Box<[u16; WINDOW]>,
+}
+
+impl PageChains {
+    /// Longest page the `u16` positions can index.
+    pub(crate) const MAX_PAGE: usize = u16::MAX as usize - 1;
+
+    pub(crate) fn new() -> Self {
+        Self {
+            head: Box::new([0; 1 << PAGE_HASH_BITS]),
+            prev: Box::new([0; WINDOW]),
         }
-        let mut depth = p.depth;
-        while stamp >= base && depth > 0 {
-            let cand = (stamp - base) as usize;
-            if cand < i && i - cand > WINDOW {
-                break;
-            }
-            // Cheap reject: the byte just past the best length must match too.
-            // (A chain can hold `i` itself when a parse resumes there: skip it.)
-            if cand < i
-                && data.get(cand + best.0) == data.get(i + best.0)
-                && read_u32(data, cand) == word
-            {
-                let len = match_length(data, cand, i, max);
-                if len > best.0 {
-                    best = (len, i - cand);
-                    if len >= p.nice.min(max) {
-                        break;
-                    }
-                }
-            }
-            let next = self.prev[cand % WINDOW];
-            if next >= stamp {
-                break; // slot reused by a newer position: the chain ends here
-            }
-            stamp = next;
-            depth -= 1;
-        }
-        best
     }
 
-    /// Lazy parse with hash chains (see the module docs).
-    pub(crate) fn parse_lazy(
+    /// Forget the previous page. (Links need no clearing: a walk only reaches positions
+    /// indexed since, whose links were written then.)
+    pub(crate) fn start(&mut self) {
+        self.head.fill(0);
+    }
+
+    #[inline(always)]
+    fn hash(word: u32) -> usize {
+        (word.wrapping_mul(0x9E37_79B1) >> (32 - PAGE_HASH_BITS)) as usize
+    }
+}
+
+impl Chains for PageChains {
+    #[inline(always)]
+    fn insert(&mut self, data: &[u8], i: usize) {
+        let h = Self::hash(read_u32(data, i));
+        self.prev[i % WINDOW] = self.head[h];
+        self.head[h] = (i + 1) as u16;
+    }
+
+    #[inline(always)]
+    fn insert_and_search(
         &mut self,
         data: &[u8],
-        start: usize,
+        i: usize,
         end: usize,
-        tokens: &mut [u32],
         p: &LazyParams,
-    ) -> Parsed {
-        let hash_end = end.saturating_sub(MIN_HASHED_MATCH - 1);
-        let (mut i, mut n) = (start, 0usize);
-        let mut pending: Option<(usize, usize)> = None;
-        let mut misses = 0u32;
-        while i < hash_end && n < tokens.len() {
-            let (len, dist) = match pending.take() {
-                Some(m) => m,
-                None => self.insert_and_search(data, i, end, p),
-            };
-            if len < MIN_HASHED_MATCH {
-                tokens[n] = literal(data[i]);
-                n += 1;
-                i += 1;
-                misses += 1;
-                // As in the greedy parser: through long match-less stretches (random or
-                // compressed data) step over bytes unsearched, at a growing stride.
-                if misses > 64 {
-                    let stop = (i + ((misses - 64) >> 4).min(16) as usize).min(hash_end);
-                    while i < stop && n < tokens.len() {
-                        tokens[n] = literal(data[i]);
-                        n += 1;
-                        i += 1;
-                    }
+    ) -> (usize, usize) {
+        let word = read_u32(data, i);
+        let h = Self::hash(word);
+        let head = self.head[h];
+        self.prev[i % WINDOW] = head;
+        self.head[h] = (i + 1) as u16;
+        search_chain(data, i, end, p, word, u32::from(head), 1, |cand| {
+            u32::from(self.prev[cand % WINDOW])
+        })
+    }
+}
+
+/// Search the chain starting at `stamp` (position `stamp - base`, none below `base`; each
+/// link read by `prev(position)`) for the longest match of position `i`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn search_chain(
+    data: &[u8],
+    i: usize,
+    end: usize,
+    p: &LazyParams,
+    word: u32,
+    mut stamp: u32,
+    base: u32,
+    prev: impl Fn(usize) -> u32,
+) -> (usize, usize) {
+    let max = (end - i).min(MAX_MATCH);
+    let mut best = (0usize, 0usize);
+    if max < MIN_HASHED_MATCH {
+        return best;
+    }
+    let mut depth = p.depth;
+    while stamp >= base && depth > 0 {
+        let cand = (stamp - base) as usize;
+        if cand < i && i - cand > WINDOW {
+            break;
+        }
+        // Cheap reject: the byte just past the best length must match too.
+        // (A chain can hold `i` itself when a parse resumes there: skip it.)
+        if cand < i
+            && data.get(cand + best.0) == data.get(i + best.0)
+            && read_u32(data, cand) == word
+        {
+            let len = match_length(data, cand, i, max);
+            if len > best.0 {
+                best = (len, i - cand);
+                if len >= p.nice.min(max) {
+                    break;
                 }
+            }
+        }
+        let next = prev(cand);
+        if next >= stamp {
+            break; // slot reused by a newer position: the chain ends here
+        }
+        stamp = next;
+        depth -= 1;
+    }
+    best
+}
+
+/// Lazy parse of `data[start..end]` over `chains` into `sink`: hash chains searched up to
+/// a depth, and one step of lazy evaluation (a literal now if the next position has a
+/// longer match). Returns the position reached (`end` unless the sink filled up).
+#[inline(always)]
+pub(crate) fn lazy<C: Chains, S: TokenSink>(
+    chains: &mut C,
+    data: &[u8],
+    start: usize,
+    end: usize,
+    sink: &mut S,
+    p: &LazyParams,
+) -> usize {
+    let hash_end = end.saturating_sub(MIN_HASHED_MATCH - 1);
+    let mut i = start;
+    let mut pending: Option<(usize, usize)> = None;
+    let mut misses = 0u32;
+    while i < hash_end && !sink.is_full() {
+        let (len, dist) = match pending.take() {
+            Some(m) => m,
+            None => chains.insert_and_search(data, i, end, p),
+        };
+        if len < MIN_HASHED_MATCH {
+            sink.literal(data[i]);
+            i += 1;
+            misses += 1;
+            // As in the greedy parser: through long match-less stretches (random or
+            // compressed data) step over bytes unsearched, at a growing stride.
+            if misses > 64 {
+                let stop = (i + ((misses - 64) >> 4).min(16) as usize).min(hash_end);
+                while i < stop && !sink.is_full() {
+                    sink.literal(data[i]);
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        misses = 0;
+        let mut inserted_to = i + 1;
+        if len < p.lazy_below && i + 1 < hash_end {
+            let next = chains.insert_and_search(data, i + 1, end, p);
+            inserted_to = i + 2;
+            if next.0 > len {
+                sink.literal(data[i]);
+                i += 1;
+                pending = Some(next);
                 continue;
             }
-            misses = 0;
-            let mut inserted_to = i + 1;
-            if len < p.lazy_below && i + 1 < hash_end {
-                let next = self.insert_and_search(data, i + 1, end, p);
-                inserted_to = i + 2;
-                if next.0 > len {
-                    tokens[n] = literal(data[i]);
-                    n += 1;
-                    i += 1;
-                    pending = Some(next);
-                    continue;
-                }
-            }
-            tokens[n] = matched(len, dist);
-            n += 1;
-            // Index the positions the match covers; for long matches (runs, repeated
-            // structures) only its tail, which is what later data is likely to match.
-            let stop = (i + len).min(hash_end);
-            let from = if len > p.insert_all_below {
-                stop.saturating_sub(4).max(inserted_to)
-            } else {
-                inserted_to
-            };
-            for j in from..stop {
-                self.insert(data, j);
-            }
-            i += len;
         }
-        // A pending match dropped here (the token buffer filled) is found again by the next
-        // parse, which resumes at `i`.
-        while i < end && n < tokens.len() {
-            tokens[n] = literal(data[i]);
-            n += 1;
-            i += 1;
+        sink.matched(len, dist);
+        // Index the positions the match covers; for long matches (runs, repeated
+        // structures) only its tail, which is what later data is likely to match.
+        let stop = (i + len).min(hash_end);
+        let from = if len > p.insert_all_below {
+            stop.saturating_sub(4).max(inserted_to)
+        } else {
+            inserted_to
+        };
+        for j in from..stop {
+            chains.insert(data, j);
         }
-        Parsed { tokens: n, end: i }
+        i += len;
     }
+    // A pending match dropped here (the token buffer filled) is found again by the next
+    // parse, which resumes at `i`.
+    while i < end && !sink.is_full() {
+        sink.literal(data[i]);
+        i += 1;
+    }
+    i
 }

@@ -22,7 +22,7 @@ pub use block::{BlockCodes, CodesError, Histogram};
 use block::{BlockKind, BlockWriter};
 use core::fmt;
 pub use matchfind::WINDOW;
-use matchfind::{LazyParams, MatchFinder};
+use matchfind::{LazyParams, MatchFinder, PageChains};
 pub use stream::{deflate_to_vec, Deflater, Flush};
 
 /// Compression levels.
@@ -61,10 +61,6 @@ impl core::error::Error for OutputFull {}
 /// Tokens per block: a block ends after this many literals and matches.
 pub(crate) const MAX_BLOCK_TOKENS: usize = 16384;
 
-/// The dense level's early raw decision looks at this many bytes (see
-/// [`Compressor::looks_incompressible`]).
-const PROBE: usize = 1024;
-
 /// The fast page path gives up after this many bytes if their symbols took at least 8.5
 /// bits per byte: random and already-compressed data average 8.8 bits a byte under the
 /// canned code, a compressible start without history to match yet stays below. The
@@ -80,6 +76,8 @@ const FAST_PROBE: usize = 256;
 pub struct Compressor {
     level: Level,
     finder: MatchFinder,
+    /// The dense level's page-local chains (see [`Compressor::compress_page_dense`]).
+    page_chains: Box<PageChains>,
     tokens: Box<[u32]>,
     block: Box<BlockWriter>,
 }
@@ -99,6 +97,7 @@ impl Compressor {
         Self {
             level,
             finder: MatchFinder::new(),
+            page_chains: Box::new(PageChains::new()),
             tokens: vec![0u32; MAX_BLOCK_TOKENS].into(),
             block: Box::new(BlockWriter::new()),
         }
@@ -249,27 +248,56 @@ impl Compressor {
         sink.end_block().finish()
     }
 
-    /// The dense level's early raw decision: a page whose first kilobyte uses at least 200
-    /// distinct byte values (random or already-compressed data; text uses far fewer) and
-    /// does not shrink under the fast path's probe will not fit, and the lazy parse and
-    /// code construction for it would be wasted.
+    /// The dense level's page path: one lazy parse over page-local chains that counts
+    /// symbols as it goes, then one final block (stored, fixed or dynamic, the cheapest)
+    /// if it fits in `out` (at most `max_bits`). `None` if it does not fit, or if `page` is
+    /// too long for the page path (more than [`MAX_BLOCK_TOKENS`] bytes; the caller then
+    /// takes the general one).
+    pub(crate) fn compress_page_dense(
+        &mut self,
+        page: &[u8],
+        out: &mut [u8],
+        max_bits: u64,
+    ) -> Option<Option<usize>> {
+        if page.len() > MAX_BLOCK_TOKENS.min(PageChains::MAX_PAGE) {
+            return None;
+        }
+        self.page_chains.start();
+        let params = self.level.lazy_params();
+        let mut sink = self.block.counting_sink(&mut self.tokens);
+        let end = matchfind::lazy(
+            &mut *self.page_chains,
+            page,
+            0,
+            page.len(),
+            &mut sink,
+            &params,
+        );
+        let n = sink.len();
+        debug_assert_eq!(end, page.len(), "a page fits in one block's tokens");
+        let (kind, bits) = self.block.choose_counted(page, 0);
+        if bits > max_bits {
+            return Some(None);
+        }
+        let mut w = BitWriter::new(out);
+        self.block
+            .write(&mut w, kind, &self.tokens[..n], page, true);
+        Some(w.finish())
+    }
+
+    /// The dense level's early raw decision, the fast level's: whether the symbols of the
+    /// page's first [`FAST_PROBE`] bytes take at least 8.5 bits per byte under the canned
+    /// code (greedy parse). Random and already-compressed pages will not fit, and the lazy
+    /// parse and code construction for them would be wasted.
     pub(crate) fn looks_incompressible(&mut self, page: &[u8], scratch: &mut [u8]) -> bool {
-        if page.len() <= PROBE {
+        let probe = FAST_PROBE;
+        if page.len() <= probe {
             return false;
         }
-        let mut seen = [false; 256];
-        let mut distinct = 0;
-        for &b in &page[..PROBE] {
-            distinct += usize::from(!seen[usize::from(b)]);
-            seen[usize::from(b)] = true;
-        }
-        if distinct < 200 {
-            return false;
-        }
-        self.finder.start(PROBE);
+        self.finder.start(probe);
         let mut sink = self.block.start_canned(BitWriter::new(scratch));
-        self.finder.greedy(page, 0, PROBE, &mut sink);
-        sink.body_bits() >= 8 * PROBE as u64
+        self.finder.greedy(page, 0, probe, &mut sink);
+        2 * sink.body_bits() >= 17 * probe as u64
     }
 
     /// Price and write one final block holding the first `n` parsed tokens of `data`,

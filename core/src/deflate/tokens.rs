@@ -1,57 +1,90 @@
 //! The parse of a block: literals and matches as 32-bit tokens, and the deflate symbols
 //! they map to.
 //!
-//! A token is a literal (`byte`) or a match. A match carries what the block writer needs
-//! without recomputing it: bits 0..12 `distance - 1` (distances are ≤ 4096, the window),
-//! 12..20 `length - 3`, 20..25 the distance symbol, 25..30 the length symbol − 257,
-//! bit 31 [`MATCH_FLAG`].
+//! A token holds what the block writer needs, in one format for literals and matches so
+//! that counting and writing a token take no branch on its kind (a literal/match branch
+//! mispredicts at every switch between a literal run and a match):
+//!
+//! | bits   | literal         | match                               |
+//! |--------|-----------------|-------------------------------------|
+//! | 0..9   | the byte        | length symbol (257..=285)           |
+//! | 9..14  | [`NO_DIST`]     | distance symbol (0..=29)            |
+//! | 14..19 | 0               | the length's extra-bit value        |
+//! | 19..32 | 0               | the distance's extra-bit value      |
 
 use crate::inflate::tables::{DIST_BASE, DIST_EXTRA, LENGTH_BASE, LENGTH_EXTRA};
 
-/// Marks a match token.
-pub(crate) const MATCH_FLAG: u32 = 1 << 31;
 /// End-of-block symbol.
 pub(crate) const EOB: usize = 256;
 /// Shortest match deflate can express.
 pub(crate) const MIN_MATCH: usize = 3;
 /// Longest match deflate can express.
 pub(crate) const MAX_MATCH: usize = 258;
+/// The distance-symbol field of a literal token: a slot past the 30 distance symbols,
+/// which the writer's tables map to zero bits.
+pub(crate) const NO_DIST: usize = 31;
+/// Distance-symbol slots a token can name (30 symbols, then [`NO_DIST`]).
+pub(crate) const DIST_SLOTS: usize = 32;
 
 #[inline(always)]
 pub(crate) const fn literal(byte: u8) -> u32 {
-    byte as u32
+    byte as u32 | (NO_DIST as u32) << 9
 }
 
-/// A match token (`3 <= length <= 258`, `1 <= distance <= 4096`).
+/// A match token (`3 <= length <= 258`, `1 <= distance <= 32768`).
 #[inline(always)]
 pub(crate) fn matched(length: usize, distance: usize) -> u32 {
-    debug_assert!((MIN_MATCH..=MAX_MATCH).contains(&length) && (1..=4096).contains(&distance));
-    let ls = length_symbol(length) as u32 - 257;
-    let ds = dist_symbol(distance) as u32;
-    MATCH_FLAG | ls << 25 | ds << 20 | ((length - MIN_MATCH) as u32) << 12 | (distance as u32 - 1)
+    debug_assert!((MIN_MATCH..=MAX_MATCH).contains(&length) && (1..=32768).contains(&distance));
+    let ds = dist_symbol(distance);
+    let dist_extra = (distance - usize::from(DIST_BASE[ds])) as u32;
+    LENGTH_TOKEN[(length - MIN_MATCH) & 0xff] | (ds as u32) << 9 | dist_extra << 19
 }
 
+/// Whether `token` is a match.
 #[inline(always)]
-pub(crate) const fn match_length(token: u32) -> usize {
-    ((token >> 12) & 0xff) as usize + MIN_MATCH
+pub(crate) const fn is_match(token: u32) -> bool {
+    token & 0x1ff > EOB as u32
 }
 
+#[cfg(test)]
+/// A match token's length.
 #[inline(always)]
-pub(crate) const fn match_distance(token: u32) -> usize {
-    (token & 0xfff) as usize + 1
+pub(crate) fn match_length(token: u32) -> usize {
+    usize::from(LENGTH_BASE[token_length_symbol(token) - 257]) + ((token >> 14) & 0x1f) as usize
 }
 
-/// The length symbol (257..=285) of a match token.
+#[cfg(test)]
+/// A match token's distance.
+#[inline(always)]
+pub(crate) fn match_distance(token: u32) -> usize {
+    usize::from(DIST_BASE[token_dist_symbol(token)]) + (token >> 19) as usize
+}
+
+/// The literal/length symbol of a token: the byte of a literal, the length symbol
+/// (257..=285) of a match.
 #[inline(always)]
 pub(crate) const fn token_length_symbol(token: u32) -> usize {
-    ((token >> 25) & 0x1f) as usize + 257
+    (token & 0x1ff) as usize
 }
 
-/// The distance symbol (0..=29) of a match token.
+/// The distance symbol (0..=29) of a match token, [`NO_DIST`] for a literal.
 #[inline(always)]
 pub(crate) const fn token_dist_symbol(token: u32) -> usize {
-    ((token >> 20) & 0x1f) as usize
+    ((token >> 9) & 0x1f) as usize
 }
+
+/// The length part of a match token (symbol and extra value) for each `length - 3`.
+static LENGTH_TOKEN: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut k = 0;
+    while k < 256 {
+        let sym = LENGTH_SYMBOL[k] as usize;
+        let extra = (k + MIN_MATCH - LENGTH_BASE[sym - 257] as usize) as u32;
+        t[k] = sym as u32 | extra << 14;
+        k += 1;
+    }
+    t
+};
 
 /// Extra bits of each length symbol − 257.
 pub(crate) static LENGTH_EXTRA_BITS: [u8; 29] = LENGTH_EXTRA;
@@ -161,11 +194,20 @@ mod tests {
             let (n, v) = dist_extra(d, s);
             assert!(v < (1 << n) || (n == 0 && v == 0), "dist {d}");
         }
-        for (len, dist) in [(258, 4096), (3, 1), (10, 5), (257, 4095)] {
+        for (len, dist) in [(258, 4096), (3, 1), (10, 5), (257, 4095), (258, 32768)] {
             let t = matched(len, dist);
+            assert!(is_match(t));
             assert_eq!((match_length(t), match_distance(t)), (len, dist));
             assert_eq!(token_length_symbol(t), length_symbol(len));
             assert_eq!(token_dist_symbol(t), dist_symbol(dist));
+        }
+        for b in 0..=255u8 {
+            let t = literal(b);
+            assert!(!is_match(t));
+            assert_eq!(
+                (token_length_symbol(t), token_dist_symbol(t)),
+                (usize::from(b), NO_DIST)
+            );
         }
     }
 }
