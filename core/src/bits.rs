@@ -419,6 +419,41 @@ impl<'a> BitWriter<'a> {
         self.flush_bytes();
     }
 
+    /// [`Self::put_wide`] the bits `bits_of` gives for each of `items` in turn (each at
+    /// most 56 bits). The writer's state is held in locals while 8 bytes of room remain, so
+    /// the loop carries it in registers instead of through memory.
+    #[inline(always)]
+    pub(crate) fn put_each<T: Copy>(
+        &mut self,
+        items: &[T],
+        mut bits_of: impl FnMut(T) -> (u64, u32),
+    ) {
+        let out = &mut *self.out;
+        let (mut pos, mut buf, mut count) = (self.pos, self.buf, self.count);
+        let mut done = 0;
+        for &item in items {
+            let Some(dst) = out.get_mut(pos..pos + 8) else {
+                break;
+            };
+            let (bits, n) = bits_of(item);
+            debug_assert!(n <= 56);
+            buf |= bits << count;
+            count += n;
+            // As in `flush_bytes`: store 8 bytes, keep the bits of the last partial one.
+            dst.copy_from_slice(&buf.to_le_bytes());
+            let bytes = count / 8;
+            pos += bytes as usize;
+            buf >>= 8 * bytes;
+            count &= 7;
+            done += 1;
+        }
+        (self.pos, self.buf, self.count) = (pos, buf, count);
+        for &item in &items[done..] {
+            let (bits, n) = bits_of(item);
+            self.put_wide(bits, n);
+        }
+    }
+
     /// Move whole bytes from the bit buffer to the output (fewer than 8 bits remain).
     #[inline(always)]
     fn flush_bytes(&mut self) {

@@ -597,25 +597,20 @@ impl super::matchfind::TokenSink for DirectSink<'_, '_> {
     }
 }
 
-/// Write one token with the packed entries of a literal/length code (`litlen`) and of a
-/// distance code by distance slot (`dist`, see [`dist_slots`]).
+/// The bits of one token (and their count) with the packed entries of a literal/length
+/// code (`litlen`) and of a distance code by distance slot (`dist`, see [`dist_slots`]).
 ///
 /// No branch on the token's kind: a literal is its codeword followed by zero extra bits
 /// and a zero-bit distance part. A match is at most 15 + 5 + 15 + 13 = 48 bits, so it is
-/// assembled in a `u64` and written with one [`BitWriter::put_wide`].
+/// assembled in a `u64` for one [`BitWriter::put_wide`].
 #[inline(always)]
-fn write_token(
-    w: &mut BitWriter<'_>,
-    t: u32,
-    litlen: &[u32; NUM_LITLEN],
-    dist: &[u32; DIST_SLOTS],
-) {
+fn token_bits(t: u32, litlen: &[u32; NUM_LITLEN], dist: &[u32; DIST_SLOTS]) -> (u64, u32) {
     let l = litlen[token_length_symbol(t)];
     let d = dist[token_dist_symbol(t)];
     let (len_extra, dist_extra) = (u64::from((t >> 14) & 0x1f), u64::from(t >> 19));
     let length_part = u64::from(l & 0xffff) | len_extra << ((l >> 16) & 0xff);
     let dist_part = u64::from(d & 0xffff) | dist_extra << ((d >> 16) & 0xff);
-    w.put_wide(length_part | dist_part << (l >> 24), (l >> 24) + (d >> 24));
+    (length_part | dist_part << (l >> 24), (l >> 24) + (d >> 24))
 }
 
 /// Write the tokens and the end-of-block symbol with `litlen`/`dist`.
@@ -627,14 +622,8 @@ fn write_tokens(
     dist: &Code<NUM_DIST>,
 ) {
     let dist = dist_slots(dist);
-    // The writer is moved into a local for the loop: its buffer and bit count then live
-    // in registers, not behind `w` (every token would wait on a store and reload).
-    let mut local = core::mem::replace(w, BitWriter::new(&mut []));
-    for &t in tokens {
-        write_token(&mut local, t, &litlen.packed, &dist);
-    }
-    local.put(u32::from(litlen.rev[EOB]), u32::from(litlen.lens[EOB]));
-    *w = local;
+    w.put_each(tokens, |t| token_bits(t, &litlen.packed, &dist));
+    w.put(u32::from(litlen.rev[EOB]), u32::from(litlen.lens[EOB]));
 }
 
 /// The built-in code for guest memory, with its block header written out once.
@@ -886,9 +875,7 @@ impl BlockWriter {
             return Err(CodesError::MissingLitLen(EOB));
         }
         let dist = dist_slots(&self.dist);
-        for &t in tokens {
-            write_token(w, t, &self.litlen.packed, &dist);
-        }
+        w.put_each(tokens, |t| token_bits(t, &self.litlen.packed, &dist));
         if append_eob {
             w.put(
                 u32::from(self.litlen.rev[EOB]),
