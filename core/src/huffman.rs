@@ -345,16 +345,8 @@ const MAX_KEY_FREQ: u32 = (1 << 23) - 1;
 pub fn build_code_lengths(freqs: &[u32], max_len: u32, lens: &mut [u8]) {
     let n = freqs.len().min(MAX_BUILD_SYMBOLS).min(lens.len());
     lens[..n].fill(0);
-    // The used symbols as `freq << 9 | symbol` keys: one u32 sort orders them by frequency,
-    // then symbol (a tuple sort is markedly slower, and this runs per block).
     let mut keys = [0u32; MAX_BUILD_SYMBOLS];
-    let mut used = 0;
-    for (sym, &f) in freqs[..n].iter().enumerate() {
-        if f != 0 {
-            keys[used] = f.min(MAX_KEY_FREQ) << 9 | sym as u32;
-            used += 1;
-        }
-    }
+    let used = sort_by_frequency(&freqs[..n], &mut keys);
     if used == 0 {
         return;
     }
@@ -367,8 +359,7 @@ pub fn build_code_lengths(freqs: &[u32], max_len: u32, lens: &mut [u8]) {
         }
         return;
     }
-    let keys = &mut keys[..used];
-    keys.sort_unstable();
+    let keys = &keys[..used];
     let mut work = [0u32; MAX_BUILD_SYMBOLS];
     for (w, &k) in work.iter_mut().zip(keys.iter()) {
         *w = k >> 9;
@@ -382,6 +373,43 @@ pub fn build_code_lengths(freqs: &[u32], max_len: u32, lens: &mut [u8]) {
     for (&k, &len) in keys.iter().zip(work.iter()) {
         lens[(k & 0x1ff) as usize] = len as u8;
     }
+}
+
+/// Frequencies below this are sorted by counting; the rest (a block's few frequent
+/// symbols) by comparison.
+const COUNTING_SORT_BUCKETS: usize = 128;
+
+/// The used symbols of `freqs` as `freq << 9 | symbol` keys into `keys`, in ascending order
+/// (by frequency, then symbol); returns how many.
+///
+/// A counting sort by frequency (libdeflate sorts the same way): most symbols of a block
+/// are rare, so the bucket of frequencies at or above [`COUNTING_SORT_BUCKETS`] − 1 holds
+/// few keys, and only those are compared. Walking the symbols in order keeps ties in
+/// symbol order, as one sort of the keys would.
+fn sort_by_frequency(freqs: &[u32], keys: &mut [u32; MAX_BUILD_SYMBOLS]) -> usize {
+    const LAST: usize = COUNTING_SORT_BUCKETS - 1;
+    let bucket = |f: u32| (f as usize).min(LAST);
+    let mut start = [0u16; COUNTING_SORT_BUCKETS];
+    for &f in freqs {
+        start[bucket(f)] += 1;
+    }
+    // Bucket 0 (unused symbols) is left out: used keys start at 0.
+    let mut next = 0u16;
+    for s in &mut start[1..] {
+        (*s, next) = (next, next + *s);
+    }
+    let used = usize::from(next);
+    for (sym, &f) in freqs.iter().enumerate() {
+        if f != 0 {
+            let slot = &mut start[bucket(f)];
+            keys[usize::from(*slot)] = f.min(MAX_KEY_FREQ) << 9 | sym as u32;
+            *slot += 1;
+        }
+    }
+    // The last bucket ends at `used`; it starts where the bucket before it now ends.
+    let frequent = usize::from(start[LAST - 1]);
+    keys[frequent..used].sort_unstable();
+    used
 }
 
 /// Moffat–Katajainen: turn ascending frequencies into optimal code lengths, in place.

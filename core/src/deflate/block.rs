@@ -7,7 +7,7 @@ use super::tokens::{
     DIST_SLOTS, EOB, LENGTH_EXTRA_BITS, MAX_MATCH, MIN_MATCH, NO_DIST,
 };
 use crate::bits::BitWriter;
-use crate::huffman::{build_code_lengths, canonical_codes, reverse_bits};
+use crate::huffman::{build_code_lengths, canonical_codes};
 use crate::inflate::tables::PRECODE_ORDER;
 use crate::inflate::tables::{DIST_BASE, LENGTH_BASE};
 use alloc::boxed::Box;
@@ -75,14 +75,27 @@ impl<const N: usize> Code<N> {
     /// Compute the (bit-reversed) codewords for the current lengths, and their packed
     /// form.
     fn assign_codewords(&mut self) {
-        let mut codes = [0u16; N];
-        canonical_codes(&self.lens, &mut codes);
-        for (sym, ((rev, &code), &len)) in
-            self.rev.iter_mut().zip(&codes).zip(&self.lens).enumerate()
-        {
-            *rev = reverse_bits(u32::from(code), u32::from(len)) as u16;
+        // Canonical codewords (RFC 1951 §3.2.2) in one pass over the symbols, each
+        // bit-reversed with two byte-table lookups and no branch (an unused symbol has
+        // length 0 and shifts its codeword out entirely).
+        let mut count = [0u16; 16];
+        for &len in &self.lens {
+            count[usize::from(len & 15)] += 1;
+        }
+        count[0] = 0;
+        let mut next = [0u32; 16];
+        let mut code = 0u32;
+        for len in 1..16 {
+            code = (code + u32::from(count[len - 1])) << 1;
+            next[len] = code;
+        }
+        for (sym, &len) in self.lens.iter().enumerate() {
+            let slot = &mut next[usize::from(len & 15)];
+            let rev = reverse16(*slot) >> (16 - u32::from(len & 15));
+            *slot += 1;
+            self.rev[sym] = rev as u16;
             let total = u32::from(len) + symbol_extra_bits::<N>(sym);
-            self.packed[sym] = u32::from(*rev) | u32::from(len) << 16 | total << 24;
+            self.packed[sym] = rev | u32::from(len) << 16 | total << 24;
         }
     }
 
@@ -97,6 +110,24 @@ impl<const N: usize> Code<N> {
         u64::from(bits)
     }
 }
+
+/// `code`'s low 16 bits reversed (in the low 16 bits of the result).
+#[inline(always)]
+fn reverse16(code: u32) -> u32 {
+    u32::from(REVERSED_BYTE[(code & 0xff) as usize]) << 8
+        | u32::from(REVERSED_BYTE[((code >> 8) & 0xff) as usize])
+}
+
+/// Each byte with its bits reversed.
+static REVERSED_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).reverse_bits();
+        i += 1;
+    }
+    t
+};
 
 /// Extra bits following symbol `sym` of a code over `N` symbols: the length symbols'
 /// of the literal/length code, the distance symbols' of the distance code, none else.
