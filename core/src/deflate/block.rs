@@ -319,6 +319,7 @@ impl BlockWriter {
             n: 0,
             litlen_freq: &mut self.litlen_freq,
             dist_freq: &mut self.dist_freq,
+            canned: &self.canned,
         }
     }
 
@@ -524,12 +525,24 @@ pub(crate) struct CountingSink<'a, 't> {
     n: usize,
     litlen_freq: &'a mut [u32; NUM_LITLEN],
     dist_freq: &'a mut [u32; DIST_SLOTS],
+    canned: &'a CannedBlock,
 }
 
 impl CountingSink<'_, '_> {
     /// Tokens stored so far.
     pub(crate) fn len(&self) -> usize {
         self.n
+    }
+
+    /// Bits the tokens counted so far would take under the canned code (symbols and
+    /// extra bits, no headers): the early raw decision's measure, from the counts alone.
+    pub(crate) fn canned_body_bits(&self) -> u64 {
+        let total = |freqs: &[u32], packed: &[u32]| -> u64 {
+            let bits: u32 = freqs.iter().zip(packed).map(|(&f, &p)| f * (p >> 24)).sum();
+            u64::from(bits)
+        };
+        total(&self.litlen_freq[..], &self.canned.litlen.packed)
+            + total(&self.dist_freq[..NUM_DIST], &self.canned.dist.packed)
     }
 }
 

@@ -264,17 +264,18 @@ impl Compressor {
         }
         self.page_chains.start();
         let params = self.level.lazy_params();
+        let chains = &mut *self.page_chains;
         let mut sink = self.block.counting_sink(&mut self.tokens);
-        let end = matchfind::lazy(
-            &mut *self.page_chains,
-            page,
-            0,
-            page.len(),
-            &mut sink,
-            &params,
-        );
+        // The early raw decision on the parse's own first tokens (see `FAST_PROBE`).
+        let probe = FAST_PROBE.min(page.len());
+        matchfind::lazy(chains, page, 0, probe, &mut sink, &params);
+        if probe < page.len() {
+            if 2 * sink.canned_body_bits() >= 17 * probe as u64 {
+                return Some(None);
+            }
+            matchfind::lazy(chains, page, probe, page.len(), &mut sink, &params);
+        }
         let n = sink.len();
-        debug_assert_eq!(end, page.len(), "a page fits in one block's tokens");
         let (kind, bits) = self.block.choose_counted(page, 0);
         if bits > max_bits {
             return Some(None);
