@@ -22,7 +22,7 @@ pub use block::{BlockCodes, CodesError, Histogram};
 use block::{BlockKind, BlockWriter};
 use core::fmt;
 pub use matchfind::WINDOW;
-use matchfind::{LazyParams, MatchFinder, PageChains};
+use matchfind::{LazyParams, MatchFinder, PageBuckets};
 pub use stream::{deflate_to_vec, Deflater, Flush};
 
 /// Compression levels.
@@ -76,8 +76,8 @@ const FAST_PROBE: usize = 256;
 pub struct Compressor {
     level: Level,
     finder: MatchFinder,
-    /// The dense level's page-local chains (see [`Compressor::compress_page_dense`]).
-    page_chains: Box<PageChains>,
+    /// The dense level's page-local match finder (see [`Compressor::compress_page_dense`]).
+    page_buckets: Box<PageBuckets>,
     tokens: Box<[u32]>,
     block: Box<BlockWriter>,
 }
@@ -97,7 +97,7 @@ impl Compressor {
         Self {
             level,
             finder: MatchFinder::new(),
-            page_chains: Box::new(PageChains::new()),
+            page_buckets: Box::new(PageBuckets::new()),
             tokens: vec![0u32; MAX_BLOCK_TOKENS].into(),
             block: Box::new(BlockWriter::new()),
         }
@@ -248,7 +248,7 @@ impl Compressor {
         sink.end_block().finish()
     }
 
-    /// The dense level's page path: one lazy parse over page-local chains that counts
+    /// The dense level's page path: one lazy parse over page-local two-entry hash buckets that counts
     /// symbols as it goes, then one final block (stored, fixed or dynamic, the cheapest)
     /// if it fits in `out` (at most `max_bits`). `None` if it does not fit, or if `page` is
     /// too long for the page path (more than [`MAX_BLOCK_TOKENS`] bytes; the caller then
@@ -259,21 +259,21 @@ impl Compressor {
         out: &mut [u8],
         max_bits: u64,
     ) -> Option<Option<usize>> {
-        if page.len() > MAX_BLOCK_TOKENS.min(PageChains::MAX_PAGE) {
+        if page.len() > MAX_BLOCK_TOKENS.min(PageBuckets::MAX_PAGE) {
             return None;
         }
-        self.page_chains.start();
+        self.page_buckets.start();
         let params = self.level.lazy_params();
-        let chains = &mut *self.page_chains;
+        let finder = &mut *self.page_buckets;
         let mut sink = self.block.counting_sink(&mut self.tokens);
         // The early raw decision on the parse's own first tokens (see `FAST_PROBE`).
         let probe = FAST_PROBE.min(page.len());
-        matchfind::lazy(chains, page, 0, probe, &mut sink, &params);
+        matchfind::lazy(finder, page, 0, probe, &mut sink, &params);
         if probe < page.len() {
             if 2 * sink.canned_body_bits() >= 17 * probe as u64 {
                 return Some(None);
             }
-            matchfind::lazy(chains, page, probe, page.len(), &mut sink, &params);
+            matchfind::lazy(finder, page, probe, page.len(), &mut sink, &params);
         }
         let n = sink.len();
         let (kind, bits) = self.block.choose_counted(page, 0);
