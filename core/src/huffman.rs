@@ -388,23 +388,28 @@ const COUNTING_SORT_BUCKETS: usize = 128;
 /// symbol order, as one sort of the keys would.
 fn sort_by_frequency(freqs: &[u32], keys: &mut [u32; MAX_BUILD_SYMBOLS]) -> usize {
     const LAST: usize = COUNTING_SORT_BUCKETS - 1;
-    let bucket = |f: u32| (f as usize).min(LAST);
-    let mut start = [0u16; COUNTING_SORT_BUCKETS];
-    for &f in freqs {
-        start[bucket(f)] += 1;
+    let bucket = |key: u32| ((key >> 9) as usize).min(LAST);
+    // The used symbols' keys, gathered without a branch (whether a symbol is used is as
+    // random as the data; a branch on it mispredicts).
+    let mut used_keys = [0u32; MAX_BUILD_SYMBOLS];
+    let mut used = 0;
+    for (sym, &f) in freqs.iter().enumerate() {
+        used_keys[used] = f.min(MAX_KEY_FREQ) << 9 | sym as u32;
+        used += usize::from(f != 0);
     }
-    // Bucket 0 (unused symbols) is left out: used keys start at 0.
+    let used_keys = &used_keys[..used];
+    let mut start = [0u16; COUNTING_SORT_BUCKETS];
+    for &k in used_keys {
+        start[bucket(k)] += 1;
+    }
     let mut next = 0u16;
-    for s in &mut start[1..] {
+    for s in &mut start {
         (*s, next) = (next, next + *s);
     }
-    let used = usize::from(next);
-    for (sym, &f) in freqs.iter().enumerate() {
-        if f != 0 {
-            let slot = &mut start[bucket(f)];
-            keys[usize::from(*slot)] = f.min(MAX_KEY_FREQ) << 9 | sym as u32;
-            *slot += 1;
-        }
+    for &k in used_keys {
+        let slot = &mut start[bucket(k)];
+        keys[usize::from(*slot)] = k;
+        *slot += 1;
     }
     // The last bucket ends at `used`; it starts where the bucket before it now ends.
     let frequent = usize::from(start[LAST - 1]);
