@@ -398,6 +398,53 @@ impl MatchFinder {
         len
     }
 
+    /// Search the chain starting at `stamp` for the longest match of position `i`.
+    #[inline(always)]
+    fn search_chain(
+        &self,
+        data: &[u8],
+        i: usize,
+        end: usize,
+        p: &LazyParams,
+        word: u32,
+        mut stamp: u32,
+    ) -> (usize, usize) {
+        let base = self.base;
+        let max = (end - i).min(MAX_MATCH);
+        let mut best = (0usize, 0usize);
+        if max < MIN_HASHED_MATCH {
+            return best;
+        }
+        let mut depth = p.depth;
+        while stamp >= base && depth > 0 {
+            let cand = (stamp - base) as usize;
+            if cand < i && i - cand > WINDOW {
+                break;
+            }
+            // Cheap reject: the byte just past the best length must match too.
+            // (A chain can hold `i` itself when a parse resumes there: skip it.)
+            if cand < i
+                && data.get(cand + best.0) == data.get(i + best.0)
+                && read_u32(data, cand) == word
+            {
+                let len = match_length(data, cand, i, max);
+                if len > best.0 {
+                    best = (len, i - cand);
+                    if len >= p.nice.min(max) {
+                        break;
+                    }
+                }
+            }
+            let next = self.prev[cand % WINDOW];
+            if next >= stamp {
+                break; // slot reused by a newer position: the chain ends here
+            }
+            stamp = next;
+            depth -= 1;
+        }
+        best
+    }
+
     /// Lazy parse with hash chains (see the module docs) of `data[start..end]` into
     /// `tokens`.
     pub(crate) fn parse_lazy(
@@ -417,7 +464,7 @@ impl MatchFinder {
     }
 }
 
-impl Chains for MatchFinder {
+impl LazyFinder for MatchFinder {
     #[inline(always)]
     fn insert(&mut self, data: &[u8], i: usize) {
         MatchFinder::insert(self, data, i);
@@ -437,15 +484,13 @@ impl Chains for MatchFinder {
         let head = self.head[h];
         self.prev[i % WINDOW] = head;
         self.head[h] = self.base + i as u32;
-        search_chain(data, i, end, p, word, head, self.base, |cand| {
-            self.prev[cand % WINDOW]
-        })
+        self.search_chain(data, i, end, p, word, head)
     }
 }
 
 /// Where the lazy parser finds candidates: hash chains ([`MatchFinder`]) or two-entry
 /// buckets ([`PageBuckets`]).
-pub(crate) trait Chains {
+pub(crate) trait LazyFinder {
     /// Index position `i` (its 4 bytes must be readable).
     fn insert(&mut self, data: &[u8], i: usize);
     /// Index position `i` and return the longest match (length, distance) the chain it
@@ -501,7 +546,7 @@ impl PageBuckets {
     }
 }
 
-impl Chains for PageBuckets {
+impl LazyFinder for PageBuckets {
     #[inline(always)]
     fn insert(&mut self, data: &[u8], i: usize) {
         self.push(read_u32(data, i), i);
@@ -545,61 +590,12 @@ impl Chains for PageBuckets {
     }
 }
 
-/// Search the chain starting at `stamp` (position `stamp - base`, none below `base`; each
-/// link read by `prev(position)`) for the longest match of position `i`.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn search_chain(
-    data: &[u8],
-    i: usize,
-    end: usize,
-    p: &LazyParams,
-    word: u32,
-    mut stamp: u32,
-    base: u32,
-    prev: impl Fn(usize) -> u32,
-) -> (usize, usize) {
-    let max = (end - i).min(MAX_MATCH);
-    let mut best = (0usize, 0usize);
-    if max < MIN_HASHED_MATCH {
-        return best;
-    }
-    let mut depth = p.depth;
-    while stamp >= base && depth > 0 {
-        let cand = (stamp - base) as usize;
-        if cand < i && i - cand > WINDOW {
-            break;
-        }
-        // Cheap reject: the byte just past the best length must match too.
-        // (A chain can hold `i` itself when a parse resumes there: skip it.)
-        if cand < i
-            && data.get(cand + best.0) == data.get(i + best.0)
-            && read_u32(data, cand) == word
-        {
-            let len = match_length(data, cand, i, max);
-            if len > best.0 {
-                best = (len, i - cand);
-                if len >= p.nice.min(max) {
-                    break;
-                }
-            }
-        }
-        let next = prev(cand);
-        if next >= stamp {
-            break; // slot reused by a newer position: the chain ends here
-        }
-        stamp = next;
-        depth -= 1;
-    }
-    best
-}
-
-/// Lazy parse of `data[start..end]` over `chains` into `sink`: hash chains searched up to
+/// Lazy parse of `data[start..end]` over `finder` into `sink`: candidates searched up to
 /// a depth, and one step of lazy evaluation (a literal now if the next position has a
 /// longer match). Returns the position reached (`end` unless the sink filled up).
 #[inline(always)]
-pub(crate) fn lazy<C: Chains, S: TokenSink>(
-    chains: &mut C,
+pub(crate) fn lazy<C: LazyFinder, S: TokenSink>(
+    finder: &mut C,
     data: &[u8],
     start: usize,
     end: usize,
@@ -613,7 +609,7 @@ pub(crate) fn lazy<C: Chains, S: TokenSink>(
     while i < hash_end && !sink.is_full() {
         let (len, dist) = match pending.take() {
             Some(m) => m,
-            None => chains.insert_and_search(data, i, end, p),
+            None => finder.insert_and_search(data, i, end, p),
         };
         if len < MIN_HASHED_MATCH {
             sink.literal(data[i]);
@@ -633,7 +629,7 @@ pub(crate) fn lazy<C: Chains, S: TokenSink>(
         misses = 0;
         let mut inserted_to = i + 1;
         if len < p.lazy_below && i + 1 < hash_end {
-            let next = chains.insert_and_search(data, i + 1, end, p);
+            let next = finder.insert_and_search(data, i + 1, end, p);
             inserted_to = i + 2;
             if next.0 > len {
                 sink.literal(data[i]);
@@ -652,7 +648,7 @@ pub(crate) fn lazy<C: Chains, S: TokenSink>(
             inserted_to
         };
         for j in from..stop {
-            chains.insert(data, j);
+            finder.insert(data, j);
         }
         i += len;
     }

@@ -5,8 +5,9 @@
 //! to the next, and output is deterministic.
 //!
 //! The pieces: [`matchfind`] parses input into literal/match tokens (greedy with one hash
-//! probe for [`Level::Fast`], lazy with hash chains for [`Level::Dense`]); [`block`] prices
-//! each block as stored, fixed and dynamic Huffman to the bit and writes the cheapest.
+//! probe for [`Level::Fast`], lazy with two candidates per position for [`Level::Dense`]:
+//! hash chains for streams, page-local two-entry buckets for pages); [`block`] prices each
+//! block as stored, fixed and dynamic Huffman to the bit and writes the cheapest.
 
 pub mod block;
 pub(crate) mod canned;
@@ -31,7 +32,7 @@ pub enum Level {
     /// Tuned for 4 KiB pages at migration speed (the role of QEMU's level 1): greedy
     /// parsing, one hash probe per position, fast skipping over incompressible data.
     Fast,
-    /// Smaller output: lazy parsing over hash chains.
+    /// Smaller output: lazy parsing with two candidates per position.
     Dense,
 }
 
