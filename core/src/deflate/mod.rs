@@ -72,7 +72,7 @@ pub(crate) const MAX_BLOCK_TOKENS: usize = 16384;
 /// 512 (0.4212) with today's parser.
 const FAST_PROBE: usize = 256;
 
-/// A reusable deflate compressor (about 230 KiB of tables, allocated once by [`Compressor::new`];
+/// A reusable deflate compressor (about 260 KiB of tables, allocated once by [`Compressor::new`];
 /// compressing allocates nothing).
 pub struct Compressor {
     level: Level,
@@ -249,11 +249,12 @@ impl Compressor {
         sink.end_block().finish()
     }
 
-    /// The dense level's page path: one lazy parse over page-local two-entry hash buckets that counts
-    /// symbols as it goes, then one final block (stored, fixed or dynamic, the cheapest)
-    /// if it fits in `out` (at most `max_bits`). `None` if it does not fit, or if `page` is
-    /// too long for the page path (more than [`MAX_BLOCK_TOKENS`] bytes; the caller then
-    /// takes the general one).
+    /// The dense level's page path: one lazy parse over page-local two-entry hash buckets
+    /// that counts symbols as it goes, then one final block (stored, fixed or dynamic, the
+    /// cheapest) if it fits in `out` (at most `max_bits`). Returns `Some(Some(len))` when
+    /// written, `Some(None)` when the page goes raw (it does not fit, or the early raw
+    /// decision gave up), and `None` when `page` is too long for the page path (more than
+    /// [`MAX_BLOCK_TOKENS`] bytes; the caller then takes the general one).
     pub(crate) fn compress_page_dense(
         &mut self,
         page: &[u8],
