@@ -4,7 +4,7 @@
 use super::matchfind::WINDOW;
 use super::tokens::{
     dist_symbol, is_match, length_symbol, token_dist_symbol, token_length_symbol, DIST_EXTRA_BITS,
-    DIST_SLOTS, EOB, LENGTH_EXTRA_BITS, MAX_MATCH, MIN_MATCH, NO_DIST,
+    DIST_SLOTS, EOB, LENGTH_EXTRA_BITS, MAX_MATCH, MIN_MATCH,
 };
 use crate::bits::BitWriter;
 use crate::huffman::{build_code_lengths, canonical_codes};
@@ -141,7 +141,7 @@ fn symbol_extra_bits<const N: usize>(sym: usize) -> u32 {
 }
 
 /// A distance code's packed entries for every distance slot of a token: the 30 symbols,
-/// then zero bits for [`NO_DIST`] (literal tokens).
+/// then zero bits for [`NO_DIST`](super::tokens::NO_DIST) (literal tokens).
 fn dist_slots(code: &Code<NUM_DIST>) -> [u32; DIST_SLOTS] {
     let mut slots = [0u32; DIST_SLOTS];
     slots[..NUM_DIST].copy_from_slice(&code.packed);
@@ -151,7 +151,7 @@ fn dist_slots(code: &Code<NUM_DIST>) -> [u32; DIST_SLOTS] {
 /// Scratch space and codes for block writing, reused from block to block.
 pub(crate) struct BlockWriter {
     litlen_freq: [u32; NUM_LITLEN],
-    /// Indexed by a token's distance slot ([`NO_DIST`] counts literals, and is ignored).
+    /// Indexed by a token's distance slot ([`NO_DIST`](super::tokens::NO_DIST) counts literals, and is ignored).
     dist_freq: [u32; DIST_SLOTS],
     extra_bits: u64,
     litlen: Code<NUM_LITLEN>,
