@@ -398,6 +398,24 @@ impl<'a> BitWriter<'a> {
         }
     }
 
+    /// Start a fresh writer with the first `n_bits` bits of `bits` (LSB-first; `bits` holds
+    /// at least `n_bits.div_ceil(8)` bytes): whole bytes copied at once. Output that does not
+    /// fit counts as overflow, as with every write.
+    pub(crate) fn start_with(&mut self, bits: &[u8], n_bits: u64) {
+        debug_assert!(self.pos == 0 && self.count == 0);
+        let bytes = (n_bits / 8) as usize;
+        if let Some(dst) = self.out.get_mut(..bytes) {
+            dst.copy_from_slice(&bits[..bytes]);
+        }
+        self.pos = bytes;
+        self.count = (n_bits % 8) as u32;
+        self.buf = if self.count == 0 {
+            0
+        } else {
+            u64::from(bits[bytes]) & ((1 << self.count) - 1)
+        };
+    }
+
     /// Append the low `n` bits of `bits` (`n <= 32`, higher bits of `bits` zero).
     #[inline(always)]
     pub(crate) fn put(&mut self, bits: u32, n: u32) {
@@ -599,6 +617,57 @@ mod tests {
                     assert_eq!(&out[..expect.len()], &expect[..]);
                 } else {
                     assert_eq!(got, None, "{} bytes cannot fit in {size}", expect.len());
+                }
+            }
+        }
+    }
+
+    /// `start_with` a prefix of every length, then the rest in random puts: the same bytes
+    /// as the bits put one by one, and overflow exactly when they do not fit.
+    #[test]
+    fn start_with_a_prefix_matches_a_bit_by_bit_reference() {
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let to_bytes = |bits: &[bool]| -> Vec<u8> {
+            bits.chunks(8)
+                .map(|c| c.iter().rev().fold(0u8, |b, &bit| b << 1 | u8::from(bit)))
+                .collect()
+        };
+        let bits: Vec<bool> = (0..300).map(|_| next() % 2 == 1).collect();
+        let expect = to_bytes(&bits);
+        for prefix in 0..=bits.len() {
+            // Bits past the prefix in its last byte must not leak into the output.
+            let mut prefix_bytes = to_bytes(&bits[..prefix]);
+            if prefix % 8 != 0 {
+                *prefix_bytes.last_mut().unwrap() |= 0xFF << (prefix % 8);
+            }
+            for size in [expect.len() - 1, expect.len(), expect.len() + 9] {
+                let mut out = vec![0xAAu8; size + 16];
+                let (buf, guard) = out.split_at_mut(size);
+                let mut w = BitWriter::new(buf);
+                w.start_with(&prefix_bytes, prefix as u64);
+                let mut at = prefix;
+                while at < bits.len() {
+                    let n = ((next() % 57) as usize).min(bits.len() - at);
+                    let v = bits[at..at + n]
+                        .iter()
+                        .rev()
+                        .fold(0u64, |v, &bit| v << 1 | u64::from(bit));
+                    w.put_wide(v, n as u32);
+                    at += n;
+                }
+                let got = w.finish();
+                assert!(guard.iter().all(|&b| b == 0xAA), "wrote past the buffer");
+                if size >= expect.len() {
+                    assert_eq!(got, Some(expect.len()), "prefix {prefix}");
+                    assert_eq!(&out[..expect.len()], &expect[..], "prefix {prefix}");
+                } else {
+                    assert_eq!(got, None, "prefix {prefix}, size {size}");
                 }
             }
         }

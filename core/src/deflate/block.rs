@@ -218,8 +218,7 @@ impl BlockWriter {
     /// match straight into it as the parser finds them (no token buffer, no pricing pass).
     /// Finish with [`DirectSink::end_block`].
     pub(crate) fn start_canned<'a, 'w>(&'a self, mut w: BitWriter<'w>) -> DirectSink<'a, 'w> {
-        w.put(1 | 2 << 1, 3);
-        self.canned.write_header(&mut w);
+        w.start_with(&self.canned.final_start, 3 + self.canned.header_bits);
         DirectSink {
             w,
             canned: &self.canned,
@@ -676,6 +675,10 @@ struct CannedBlock {
     /// The header bits after BTYPE (HLIT .. code lengths), LSB-first.
     header: [u8; 320],
     header_bits: u64,
+    /// A final canned block's start: its 3 block-header bits, then [`Self::header`], so a
+    /// page starts with one copy instead of a put per 32 bits
+    /// ([`BitWriter::start_with`]).
+    final_start: [u8; 320],
     /// Each match length's bits under the canned code (codeword, then extra bits) as
     /// `bits | count << 24`, indexed by length: writing a match while parsing takes two
     /// loads instead of symbol lookups, base subtraction and packing.
@@ -694,6 +697,7 @@ impl CannedBlock {
             dist: Code::new(),
             header: [0; 320],
             header_bits: 0,
+            final_start: [0; 320],
             len_bits: vec![0; MAX_MATCH + 1].into_boxed_slice(),
             dist_bits: vec![0; WINDOW + 1].into_boxed_slice(),
         }
@@ -745,6 +749,12 @@ impl CannedBlock {
         let mut bits = BitWriter::new(&mut c.header);
         w.write_dynamic_header(&mut bits);
         let _ = bits.finish();
+        let mut start = [0u8; 320];
+        let mut bits = BitWriter::new(&mut start);
+        bits.put(1 | 2 << 1, 3);
+        c.write_header(&mut bits);
+        let _ = bits.finish();
+        c.final_start = start;
         c
     }
 
