@@ -572,18 +572,29 @@ mod tests {
     use alloc::vec;
     use alloc::vec::Vec;
 
+    /// A xorshift generator from `seed`.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
+    /// Bits packed LSB-first, as the writer packs them.
+    fn to_bytes(bits: &[bool]) -> Vec<u8> {
+        bits.chunks(8)
+            .map(|c| c.iter().rev().fold(0u8, |b, &bit| b << 1 | u8::from(bit)))
+            .collect()
+    }
+
     /// Random widths 0..=56 into buffers of every size around the output's length: the
     /// bytes must equal a bit-by-bit reference, and overflow must be reported exactly when
     /// the output does not fit (never a write past the buffer).
     #[test]
     fn writer_matches_a_bit_by_bit_reference_at_every_buffer_size() {
-        let mut rng = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         for _ in 0..40 {
             let puts: Vec<(u64, u32)> = (0..next() % 60)
                 .map(|_| {
@@ -595,10 +606,7 @@ mod tests {
             for &(v, n) in &puts {
                 bits.extend((0..n).map(|i| (v >> i) & 1 == 1));
             }
-            let expect: Vec<u8> = bits
-                .chunks(8)
-                .map(|c| c.iter().rev().fold(0u8, |b, &bit| b << 1 | u8::from(bit)))
-                .collect();
+            let expect = to_bytes(&bits);
             for size in expect.len().saturating_sub(10)..expect.len() + 10 {
                 let mut out = vec![0xAAu8; size + 16];
                 let (buf, guard) = out.split_at_mut(size);
@@ -626,18 +634,7 @@ mod tests {
     /// as the bits put one by one, and overflow exactly when they do not fit.
     #[test]
     fn start_with_a_prefix_matches_a_bit_by_bit_reference() {
-        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
-        let to_bytes = |bits: &[bool]| -> Vec<u8> {
-            bits.chunks(8)
-                .map(|c| c.iter().rev().fold(0u8, |b, &bit| b << 1 | u8::from(bit)))
-                .collect()
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         let bits: Vec<bool> = (0..300).map(|_| next() % 2 == 1).collect();
         let expect = to_bytes(&bits);
         for prefix in 0..=bits.len() {
