@@ -217,8 +217,8 @@ fn a_reused_decoder_keeps_or_rebuilds_its_tables_correctly() {
     assert!(back == long);
 }
 
-/// Pages of other sizes than 4 KiB: the dense level's page path (page-local chains, up to
-/// 16 KiB pages), the general path above it, and tiny pages; both levels, pages whose
+/// Pages of other sizes than 4 KiB: the dense level's page path (page-local two-entry
+/// buckets, up to 16 KiB pages), the general path above it, and tiny pages; both levels, pages whose
 /// matches reach back across the 4 KiB window (a periodic page with a period above it).
 #[test]
 fn page_codec_round_trips_every_page_size() {

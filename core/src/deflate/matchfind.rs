@@ -493,8 +493,8 @@ impl LazyFinder for MatchFinder {
 pub(crate) trait LazyFinder {
     /// Index position `i` (its 4 bytes must be readable).
     fn insert(&mut self, data: &[u8], i: usize);
-    /// Index position `i` and return the longest match (length, distance) the chain it
-    /// joins holds for it within `end`, or a length below 4 if none.
+    /// Index position `i` and return the longest match (length, distance) among the
+    /// candidates the finder holds for it within `end`, or a length below 4 if none.
     fn insert_and_search(
         &mut self,
         data: &[u8],
