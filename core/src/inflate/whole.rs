@@ -405,10 +405,18 @@ impl Decompressor {
             if let Err(kind) = check_distance(distance, pos, max_distance) {
                 return FastExit::Error(kind);
             }
-            // ≥ 56 − 48 bits may remain here: refill before the next lookup.
-            b.refill();
-            entry = litlen[(b.buf & LITLEN_MASK) as usize];
-            after = pair_at(b.buf);
+            if FIXED {
+                // A fixed-code match takes at most 8 + 5 + 5 + 13 = 31 bits, so ≥ 25 remain:
+                // enough for both lookups (18 bits), which then need not wait for the refill.
+                entry = litlen[(b.buf & LITLEN_MASK) as usize];
+                after = pair_at(b.buf);
+                b.refill();
+            } else {
+                // ≥ 56 − 48 bits may remain here: refill before the next lookup.
+                b.refill();
+                entry = litlen[(b.buf & LITLEN_MASK) as usize];
+                after = pair_at(b.buf);
+            }
             if pos + length + COPY_OVERSHOOT <= out.len() {
                 copy_match_fast(out, pos, length, distance);
             } else if pos + length <= out.len() {
