@@ -304,9 +304,16 @@ impl Decompressor {
         const DIST_MASK: u64 = (1 << DIST_TABLE_BITS) - 1;
         // Each iteration looks up the *next* entry as soon as the current symbol's bits are
         // consumed, so the table load overlaps the output write or match copy.
-        if b.pos + 8 > b.data.len() {
+        // The last input position an 8-byte refill may start at, and the last output
+        // position that leaves room for a literal pair: the loop tests against these
+        // (no additions on its path, and the refill's bounds follow from them).
+        let Some(last_refill) = b.data.len().checked_sub(8) else {
+            return FastExit::Slow(pos);
+        };
+        if b.pos > last_refill {
             return FastExit::Slow(pos);
         }
+        let pair_end = out.len().saturating_sub(1);
         b.refill();
         let mut entry = litlen[(b.buf & LITLEN_MASK) as usize];
         // With the fixed code: the entries after an 8- and a 9-bit literal at `entry`'s
@@ -322,7 +329,7 @@ impl Decompressor {
         let mut after = pair_at(b.buf);
         // Room for two output bytes, so a literal pair needs no check of its own (the last
         // byte of the output is left to the tail).
-        while b.pos + 8 <= b.data.len() && pos + 1 < out.len() {
+        while b.pos <= last_refill && pos < pair_end {
             if entry & FLAG_LITERAL != 0 {
                 let nine_bits = entry & 1; // fixed code: the consume count is 8 or 9
                 b.consume_entry(entry);
@@ -457,11 +464,15 @@ impl<'a> FastBits<'a> {
     /// nothing (the fast loop then exits before using the missing bits).
     #[inline(always)]
     fn refill(&mut self) {
-        let Some(b) = self.data.get(self.pos..self.pos + 8) else {
+        // Two checks the loop's own test (`pos <= len - 8`) makes redundant, unlike a
+        // `pos..pos + 8` range, whose end may wrap.
+        let Some(rest) = self.data.get(self.pos..) else {
+            return;
+        };
+        let Some(bytes) = rest.first_chunk::<8>() else {
             return; // fewer than 8 bytes left: the loop condition ends the fast loop
         };
-        let bytes = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
-        self.buf |= u64::from_le_bytes(bytes) << self.count;
+        self.buf |= u64::from_le_bytes(*bytes) << self.count;
         self.pos += ((63 - self.count) >> 3) as usize;
         self.count |= 56;
     }
