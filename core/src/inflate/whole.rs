@@ -149,11 +149,17 @@ impl Decompressor {
         mut pos: usize,
         max_distance: usize,
     ) -> Result<usize, InflateError> {
-        match self.fast_loop(bits, out, pos, max_distance) {
-            FastExit::EndOfBlock(p) => return Ok(p),
-            FastExit::Slow(p) => pos = p,
-            FastExit::Error(kind) => {
-                return Err(InflateError::at_bit(kind, bits.bit_position()));
+        loop {
+            match self.fast_loop(bits, out, pos, max_distance) {
+                FastExit::EndOfBlock(p) => return Ok(p),
+                FastExit::Slow(p) => {
+                    pos = p;
+                    break;
+                }
+                FastExit::ExactMatch(m) => pos = m.copy(out),
+                FastExit::Error(kind) => {
+                    return Err(InflateError::at_bit(kind, bits.bit_position()));
+                }
             }
         }
         match self.padded_tail(bits, out, pos, max_distance) {
@@ -196,10 +202,14 @@ impl Decompressor {
             buf,
             count,
         };
-        let (p, ended) = match self.run_fast(&mut fast, out, pos, max_distance) {
-            FastExit::EndOfBlock(p) => (p, true),
-            FastExit::Slow(p) => (p, false),
-            FastExit::Error(_) => return None,
+        let mut pos = pos;
+        let (p, ended) = loop {
+            match self.run_fast(&mut fast, out, pos, max_distance) {
+                FastExit::EndOfBlock(p) => break (p, true),
+                FastExit::Slow(p) => break (p, false),
+                FastExit::ExactMatch(m) => pos = m.copy(out),
+                FastExit::Error(_) => return None,
+            }
         };
         // Bits consumed in the tail: those buffered at the start plus every byte loaded,
         // minus those still buffered; they must all be real input (the buffer may already
@@ -427,7 +437,14 @@ impl Decompressor {
             if pos + length + COPY_OVERSHOOT <= out.len() {
                 copy_match_fast(out, pos, length, distance);
             } else if pos + length <= out.len() {
-                copy_match_exact(out, pos, length, distance);
+                // Near the output's end: the caller copies it exactly and comes back. A
+                // call to `memmove` inside the loop would make every register it clobbers
+                // unusable across the loop, and the loop would spill its state.
+                return FastExit::ExactMatch(ExactMatch {
+                    pos,
+                    length,
+                    distance,
+                });
             } else {
                 return FastExit::Error(InflateErrorKind::OutputFull);
             }
@@ -504,7 +521,25 @@ impl<'a> FastBits<'a> {
 enum FastExit {
     EndOfBlock(usize),
     Slow(usize),
+    /// A match (already checked) that fits in the output only without overshoot; the
+    /// loop can go on after it is copied.
+    ExactMatch(ExactMatch),
     Error(InflateErrorKind),
+}
+
+/// A match for [`copy_match_exact`], its bits consumed.
+struct ExactMatch {
+    pos: usize,
+    length: usize,
+    distance: usize,
+}
+
+impl ExactMatch {
+    /// Copy it; returns the output position after it.
+    fn copy(self, out: &mut [u8]) -> usize {
+        copy_match_exact(out, self.pos, self.length, self.distance);
+        self.pos + self.length
+    }
 }
 
 #[inline(always)]
