@@ -449,8 +449,14 @@ impl<'a> BitWriter<'a> {
         let out = &mut *self.out;
         let (mut pos, mut buf, mut count) = (self.pos, self.buf, self.count);
         let mut done = 0;
+        // Tested against the last position an 8-byte store may start at; the store's
+        // own two tests follow from it (a `pos..pos + 8` range would add a wrap test).
+        let last_store = out.len().checked_sub(8);
         for &item in items {
-            let Some(dst) = out.get_mut(pos..pos + 8) else {
+            if last_store.is_none_or(|last| pos > last) {
+                break;
+            }
+            let Some(dst) = out.get_mut(pos..).and_then(|r| r.first_chunk_mut::<8>()) else {
                 break;
             };
             let (bits, n) = bits_of(item);
@@ -458,7 +464,7 @@ impl<'a> BitWriter<'a> {
             buf |= bits << count;
             count += n;
             // As in `flush_bytes`: store 8 bytes, keep the bits of the last partial one.
-            dst.copy_from_slice(&buf.to_le_bytes());
+            *dst = buf.to_le_bytes();
             let bytes = count / 8;
             pos += bytes as usize;
             buf >>= 8 * bytes;
