@@ -77,25 +77,45 @@ impl<const N: usize> Code<N> {
     fn assign_codewords(&mut self) {
         // Canonical codewords (RFC 1951 §3.2.2) in one pass over the symbols, each
         // bit-reversed with two byte-table lookups and no branch (an unused symbol has
-        // length 0 and shifts its codeword out entirely).
-        let mut count = [0u16; 16];
-        for &len in &self.lens {
-            count[usize::from(len & 15)] += 1;
+        // length 0 and shifts its codeword out entirely). The two halves of the alphabet
+        // are assigned side by side, each with its own next-codeword counters (the second
+        // half's start after the first half's codewords of each length): runs of equal
+        // lengths then advance two counters in turn instead of waiting on one.
+        let half = N / 2;
+        let (first, second) = self.lens.split_at(half);
+        let mut count = [[0u16; 16]; 2];
+        for (c, lens) in count.iter_mut().zip([first, second]) {
+            for &len in lens {
+                c[usize::from(len & 15)] += 1;
+            }
         }
-        count[0] = 0;
-        let mut next = [0u32; 16];
+        let mut next = [[0u32; 16]; 2];
         let mut code = 0u32;
         for len in 1..16 {
-            code = (code + u32::from(count[len - 1])) << 1;
-            next[len] = code;
+            let shorter = if len == 1 {
+                0
+            } else {
+                u32::from(count[0][len - 1] + count[1][len - 1])
+            };
+            code = (code + shorter) << 1;
+            next[0][len] = code;
+            next[1][len] = code + u32::from(count[0][len]);
         }
-        for (sym, &len) in self.lens.iter().enumerate() {
+        let mut assign = |sym: usize, len: u8, next: &mut [u32; 16]| {
             let slot = &mut next[usize::from(len & 15)];
             let rev = reverse16(*slot) >> (16 - u32::from(len & 15));
             *slot += 1;
             self.rev[sym] = rev as u16;
             let total = u32::from(len) + symbol_extra_bits::<N>(sym);
             self.packed[sym] = rev | u32::from(len) << 16 | total << 24;
+        };
+        let [next_a, next_b] = &mut next;
+        for i in 0..half {
+            assign(i, self.lens[i], next_a);
+            assign(half + i, self.lens[half + i], next_b);
+        }
+        if N % 2 == 1 {
+            assign(N - 1, self.lens[N - 1], next_b);
         }
     }
 
