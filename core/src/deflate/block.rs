@@ -417,13 +417,9 @@ impl BlockWriter {
         let mut freq = [0u32; NUM_PRECODE];
         let mut extra = 0u64;
         for &(sym, _) in &self.rle[..self.rle_len] {
-            freq[usize::from(sym)] += 1;
-            extra += match sym {
-                16 => 2,
-                17 => 3,
-                18 => 7,
-                _ => 0,
-            };
+            let s = usize::from(sym) % NUM_PRECODE;
+            freq[s] += 1;
+            extra += u64::from(PRECODE_EXTRA_BITS[s]);
         }
         build_code_lengths(&freq, 7, &mut self.precode.lens);
         self.precode.assign_codewords();
@@ -443,21 +439,20 @@ impl BlockWriter {
         for &sym in &PRECODE_ORDER[..self.num_precode] {
             w.put(u32::from(self.precode.lens[usize::from(sym)]), 3);
         }
+        // Each item's codeword and extra bits in one put, without a branch on the symbol
+        // (which of 0..=18 comes next is as random as the code lengths).
         for &(sym, extra) in &self.rle[..self.rle_len] {
-            let s = usize::from(sym);
-            w.put(
-                u32::from(self.precode.rev[s]),
-                u32::from(self.precode.lens[s]),
-            );
-            match sym {
-                16 => w.put(u32::from(extra), 2),
-                17 => w.put(u32::from(extra), 3),
-                18 => w.put(u32::from(extra), 7),
-                _ => {}
-            }
+            let s = usize::from(sym) % NUM_PRECODE;
+            let len = u32::from(self.precode.lens[s]);
+            let bits = u32::from(self.precode.rev[s]) | u32::from(extra) << len;
+            w.put(bits, len + u32::from(PRECODE_EXTRA_BITS[s]));
         }
     }
 }
+
+/// Extra bits after each code-length symbol: 2, 3 and 7 for the run symbols 16, 17, 18.
+const PRECODE_EXTRA_BITS: [u8; NUM_PRECODE] =
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 7];
 
 /// The cheapest of the priced encodings; on a tie the earlier one wins (fixed before a
 /// built code, both before stored).
