@@ -433,20 +433,25 @@ impl BlockWriter {
     }
 
     fn write_dynamic_header(&self, w: &mut BitWriter<'_>) {
-        w.put((self.num_litlen - 257) as u32, 5);
-        w.put((self.num_dist - 1) as u32, 5);
-        w.put((self.num_precode - 4) as u32, 4);
-        for &sym in &PRECODE_ORDER[..self.num_precode] {
-            w.put(u32::from(self.precode.lens[usize::from(sym)]), 3);
+        let counts =
+            (self.num_litlen - 257) | (self.num_dist - 1) << 5 | (self.num_precode - 4) << 10;
+        w.put(counts as u32, 14);
+        // The precode's lengths, 3 bits each, ten to a put (a put takes at most 56 bits).
+        for group in PRECODE_ORDER[..self.num_precode].chunks(10) {
+            let bits = group.iter().rev().fold(0u64, |bits, &sym| {
+                bits << 3 | u64::from(self.precode.lens[usize::from(sym)])
+            });
+            w.put_wide(bits, 3 * group.len() as u32);
         }
         // Each item's codeword and extra bits in one put, without a branch on the symbol
-        // (which of 0..=18 comes next is as random as the code lengths).
-        for &(sym, extra) in &self.rle[..self.rle_len] {
+        // (which of 0..=18 comes next is as random as the code lengths), the writer's state
+        // held in registers across the items.
+        w.put_each(&self.rle[..self.rle_len], |(sym, extra)| {
             let s = usize::from(sym) % NUM_PRECODE;
             let len = u32::from(self.precode.lens[s]);
             let bits = u32::from(self.precode.rev[s]) | u32::from(extra) << len;
-            w.put(bits, len + u32::from(PRECODE_EXTRA_BITS[s]));
-        }
+            (u64::from(bits), len + u32::from(PRECODE_EXTRA_BITS[s]))
+        });
     }
 }
 
