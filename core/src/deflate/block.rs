@@ -89,15 +89,13 @@ impl<const N: usize> Code<N> {
                 c[usize::from(len & 15)] += 1;
             }
         }
+        // Unused symbols take no codewords.
+        count[0][0] = 0;
+        count[1][0] = 0;
         let mut next = [[0u32; 16]; 2];
         let mut code = 0u32;
         for len in 1..16 {
-            let shorter = if len == 1 {
-                0
-            } else {
-                u32::from(count[0][len - 1] + count[1][len - 1])
-            };
-            code = (code + shorter) << 1;
+            code = (code + u32::from(count[0][len - 1] + count[1][len - 1])) << 1;
             next[0][len] = code;
             next[1][len] = code + u32::from(count[0][len]);
         }
@@ -497,6 +495,8 @@ fn rle_lengths(lens: &[u8], out: &mut [(u8, u8); RLE_CAP]) -> usize {
         let run = run_length(&padded, i, len);
         i += run;
         let short = if len == 0 { run <= 138 } else { run <= 7 };
+        // `k + 3 <= RLE_CAP` always holds (at most one item per length so far); tested so
+        // the three stores need no bounds tests of their own.
         if short && k + 3 <= RLE_CAP {
             let p = SHORT_RUNS[usize::from(len == 0) * 139 + run];
             // A pattern's symbol 0 stands for the run's own length (a literal item);
