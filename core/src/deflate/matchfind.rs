@@ -456,7 +456,7 @@ impl MatchFinder {
         p: &LazyParams,
     ) -> Parsed {
         let mut sink = TokenBuffer { tokens, n: 0 };
-        let end = lazy(self, data, start, end, &mut sink, p);
+        let end = lazy(self, data, start, end, end, &mut sink, p);
         Parsed {
             tokens: sink.n,
             end,
@@ -592,12 +592,16 @@ impl LazyFinder for PageBuckets {
 
 /// Lazy parse of `data[start..end]` over `finder` into `sink`: candidates searched up to
 /// a depth, and one step of lazy evaluation (a literal now if the next position has a
-/// longer match). Returns the position reached (`end` unless the sink filled up).
+/// longer match). No token starts at or after `stop`, but matches may reach past it (to
+/// `end`): a parse stopped early (the dense page path's early raw decision) resumes where
+/// this one returns, as if it had not stopped. Returns the position reached (at least
+/// `stop.min(end)`, unless the sink filled up).
 #[inline(always)]
 pub(crate) fn lazy<C: LazyFinder, S: TokenSink>(
     finder: &mut C,
     data: &[u8],
     start: usize,
+    stop: usize,
     end: usize,
     sink: &mut S,
     p: &LazyParams,
@@ -606,7 +610,7 @@ pub(crate) fn lazy<C: LazyFinder, S: TokenSink>(
     let mut i = start;
     let mut pending: Option<(usize, usize)> = None;
     let mut misses = 0u32;
-    while i < hash_end && !sink.is_full() {
+    while i < hash_end && (i < stop || pending.is_some()) && !sink.is_full() {
         let (len, dist) = match pending.take() {
             Some(m) => m,
             None => finder.insert_and_search(data, i, end, p),
@@ -654,7 +658,7 @@ pub(crate) fn lazy<C: LazyFinder, S: TokenSink>(
     }
     // A pending match dropped here (the token buffer filled) is found again by the next
     // parse, which resumes at `i`.
-    while i < end && !sink.is_full() {
+    while i < stop.min(end) && !sink.is_full() {
         sink.literal(data[i]);
         i += 1;
     }

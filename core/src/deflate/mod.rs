@@ -268,14 +268,16 @@ impl Compressor {
         let params = self.level.lazy_params();
         let finder = &mut *self.page_buckets;
         let mut sink = self.block.counting_sink(&mut self.tokens);
-        // The early raw decision on the parse's own first tokens (see `FAST_PROBE`).
-        let probe = FAST_PROBE.min(page.len());
-        matchfind::lazy(finder, page, 0, probe, &mut sink, &params);
-        if probe < page.len() {
-            if 2 * sink.canned_body_bits() >= 17 * probe as u64 {
+        // The early raw decision on the parse's own first tokens (see `FAST_PROBE`): the
+        // parse stops at the first token past the probe and resumes there, so the probe
+        // cuts no match short and indexes every position (0.3655 -> 0.3652 on the corpus).
+        let end = page.len();
+        let probed = matchfind::lazy(finder, page, 0, FAST_PROBE, end, &mut sink, &params);
+        if probed < end {
+            if 2 * sink.canned_body_bits() >= 17 * probed as u64 {
                 return Some(None);
             }
-            matchfind::lazy(finder, page, probe, page.len(), &mut sink, &params);
+            matchfind::lazy(finder, page, probed, end, end, &mut sink, &params);
         }
         let n = sink.len();
         let (kind, bits) = self.block.choose_counted(page, 0);
