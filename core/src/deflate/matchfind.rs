@@ -25,7 +25,7 @@ const HASH_BITS: u32 = GREEDY_HASH_BITS;
 const _: () = assert!(LAZY_HASH_BITS <= HASH_BITS);
 const HASH_SIZE: usize = 1 << HASH_BITS;
 /// Matches found by hashing 4 bytes are at least this long.
-const MIN_HASHED_MATCH: usize = 4;
+pub(super) const MIN_HASHED_MATCH: usize = 4;
 
 /// Search effort of the lazy parser.
 #[derive(Debug, Clone, Copy)]
@@ -538,7 +538,7 @@ impl PageBuckets {
 
     /// Put position `i` into the slot of `word`; returns the slot's previous two entries.
     #[inline(always)]
-    fn push(&mut self, word: u32, i: usize) -> u32 {
+    pub(super) fn push(&mut self, word: u32, i: usize) -> u32 {
         let slot = &mut self.slots[Self::slot(word)];
         let old = *slot;
         *slot = old << 16 | (i + 1) as u32;

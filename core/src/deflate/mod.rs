@@ -12,6 +12,7 @@
 pub mod block;
 pub(crate) mod canned;
 pub(crate) mod matchfind;
+mod padded;
 
 mod stream;
 pub(crate) mod tokens;
@@ -24,6 +25,7 @@ use block::{BlockKind, BlockWriter};
 use core::fmt;
 pub use matchfind::WINDOW;
 use matchfind::{LazyParams, MatchFinder, PageBuckets};
+use padded::{PaddedPage, PAGE_4K};
 pub use stream::{deflate_to_vec, Deflater, Flush};
 
 /// Compression levels.
@@ -79,6 +81,8 @@ pub struct Compressor {
     finder: MatchFinder,
     /// The dense level's page-local match finder (see [`Compressor::compress_page_dense`]).
     page_buckets: Box<PageBuckets>,
+    /// The page the dense level's 4 KiB path parses (see [`PaddedPage`]).
+    padded: PaddedPage,
     tokens: Box<[u32]>,
     block: Box<BlockWriter>,
 }
@@ -99,6 +103,7 @@ impl Compressor {
             level,
             finder: MatchFinder::new(),
             page_buckets: Box::new(PageBuckets::new()),
+            padded: PaddedPage::new(),
             tokens: vec![0u32; MAX_BLOCK_TOKENS].into(),
             block: Box::new(BlockWriter::new()),
         }
@@ -272,12 +277,24 @@ impl Compressor {
         // parse stops at the first token past the probe and resumes there, so the probe
         // cuts no match short and indexes every position (0.3655 -> 0.3652 on the corpus).
         let end = page.len();
-        let probed = matchfind::lazy(finder, page, 0, FAST_PROBE, end, &mut sink, &params);
-        if probed < end {
-            if 2 * sink.canned_body_bits() >= 17 * probed as u64 {
-                return Some(None);
+        if let Ok(page_4k) = <&[u8; PAGE_4K]>::try_from(page) {
+            self.padded.load(page_4k);
+            let padded = &self.padded;
+            let probed = finder.lazy_padded(padded, 0, FAST_PROBE, &mut sink, &params);
+            if probed < end {
+                if 2 * sink.canned_body_bits() >= 17 * probed as u64 {
+                    return Some(None);
+                }
+                finder.lazy_padded(padded, probed, end, &mut sink, &params);
             }
-            matchfind::lazy(finder, page, probed, end, end, &mut sink, &params);
+        } else {
+            let probed = matchfind::lazy(finder, page, 0, FAST_PROBE, end, &mut sink, &params);
+            if probed < end {
+                if 2 * sink.canned_body_bits() >= 17 * probed as u64 {
+                    return Some(None);
+                }
+                matchfind::lazy(finder, page, probed, end, end, &mut sink, &params);
+            }
         }
         let n = sink.len();
         let (kind, bits) = self.block.choose_counted(page, 0);
