@@ -12,9 +12,7 @@
 //!   searched up to a depth, and one step of lazy evaluation (a literal now if the next
 //!   position has a longer match).
 //! * [`lazy`] over [`PageBuckets`] (dense level, pages up to 16 KiB): the same lazy parse
-//!   over page-local two-entry buckets, handing tokens to any [`TokenSink`]. It reads its
-//!   input through [`ParseInput`]: a slice, or for a 4 KiB page a padded copy
-//!   ([`PaddedPage`](super::padded::PaddedPage)) whose reads need no bounds tests.
+//!   over page-local two-entry buckets, handing tokens to any [`TokenSink`].
 
 use super::tokens::{literal, matched, MAX_MATCH};
 use alloc::boxed::Box;
@@ -148,47 +146,6 @@ fn common_prefix(data: &[u8], a: usize, b: usize, max: usize) -> usize {
     n
 }
 
-/// The bytes a lazy parse reads: a slice (each read bounds-tested) or a 4 KiB
-/// [`PaddedPage`](super::padded::PaddedPage) (each read masked into its buffer, so the
-/// compiler emits no test). One parser over both keeps them token for token the same.
-pub(crate) trait ParseInput: Copy {
-    /// Whether a position can lie more than [`WINDOW`] bytes after another (not in an
-    /// input of at most 4 KiB, whose candidates then need no window test).
-    const LONGER_THAN_WINDOW: bool;
-    /// The byte at `i` (within the input).
-    fn byte(self, i: usize) -> u8;
-    /// The 4 bytes at `i`, little-endian; zeros past the end.
-    fn u32_at(self, i: usize) -> u32;
-    /// Whether the bytes at `a` and `b` are the same (both past the end counts as same).
-    fn same_byte(self, a: usize, b: usize) -> bool;
-    /// Length of the common prefix of the bytes at `a` and `b` (`a < b`), at most `max`.
-    fn common_prefix(self, a: usize, b: usize, max: usize) -> usize;
-}
-
-impl ParseInput for &[u8] {
-    const LONGER_THAN_WINDOW: bool = true;
-
-    #[inline(always)]
-    fn byte(self, i: usize) -> u8 {
-        self[i]
-    }
-
-    #[inline(always)]
-    fn u32_at(self, i: usize) -> u32 {
-        read_u32(self, i)
-    }
-
-    #[inline(always)]
-    fn same_byte(self, a: usize, b: usize) -> bool {
-        self.get(a) == self.get(b)
-    }
-
-    #[inline(always)]
-    fn common_prefix(self, a: usize, b: usize, max: usize) -> usize {
-        common_prefix(self, a, b, max)
-    }
-}
-
 /// Where a parser puts what it finds.
 pub(crate) trait TokenSink {
     /// Whether [`TokenSink::is_full`] must be checked before every token (a fixed-size
@@ -250,9 +207,10 @@ impl TokenSink for TokenBuffer<'_> {
 /// Length of the match between positions `cand` and `i` whose first 4 bytes are known to
 /// be equal, at most `max`.
 #[inline(always)]
-fn match_length<I: ParseInput>(data: I, cand: usize, i: usize, max: usize) -> usize {
+fn match_length(data: &[u8], cand: usize, i: usize, max: usize) -> usize {
     MIN_HASHED_MATCH
-        + data.common_prefix(
+        + common_prefix(
+            data,
             cand + MIN_HASHED_MATCH,
             i + MIN_HASHED_MATCH,
             max - MIN_HASHED_MATCH,
@@ -506,9 +464,9 @@ impl MatchFinder {
     }
 }
 
-impl<'a> LazyFinder<&'a [u8]> for MatchFinder {
+impl LazyFinder for MatchFinder {
     #[inline(always)]
-    fn insert(&mut self, data: &'a [u8], i: usize) {
+    fn insert(&mut self, data: &[u8], i: usize) {
         MatchFinder::insert(self, data, i);
     }
 
@@ -516,7 +474,7 @@ impl<'a> LazyFinder<&'a [u8]> for MatchFinder {
     #[inline(always)]
     fn insert_and_search(
         &mut self,
-        data: &'a [u8],
+        data: &[u8],
         i: usize,
         end: usize,
         p: &LazyParams,
@@ -532,14 +490,14 @@ impl<'a> LazyFinder<&'a [u8]> for MatchFinder {
 
 /// Where the lazy parser finds candidates: hash chains ([`MatchFinder`]) or two-entry
 /// buckets ([`PageBuckets`]).
-pub(crate) trait LazyFinder<I: ParseInput> {
+pub(crate) trait LazyFinder {
     /// Index position `i` (its 4 bytes must be readable).
-    fn insert(&mut self, data: I, i: usize);
+    fn insert(&mut self, data: &[u8], i: usize);
     /// Index position `i` and return the longest match (length, distance) among the
     /// candidates the finder holds for it within `end`, or a length below 4 if none.
     fn insert_and_search(
         &mut self,
-        data: I,
+        data: &[u8],
         i: usize,
         end: usize,
         p: &LazyParams,
@@ -580,7 +538,7 @@ impl PageBuckets {
 
     /// Put position `i` into the slot of `word`; returns the slot's previous two entries.
     #[inline(always)]
-    fn push(&mut self, word: u32, i: usize) -> u32 {
+    pub(super) fn push(&mut self, word: u32, i: usize) -> u32 {
         let slot = &mut self.slots[Self::slot(word)];
         let old = *slot;
         *slot = old << 16 | (i + 1) as u32;
@@ -588,21 +546,21 @@ impl PageBuckets {
     }
 }
 
-impl<I: ParseInput> LazyFinder<I> for PageBuckets {
+impl LazyFinder for PageBuckets {
     #[inline(always)]
-    fn insert(&mut self, data: I, i: usize) {
-        self.push(data.u32_at(i), i);
+    fn insert(&mut self, data: &[u8], i: usize) {
+        self.push(read_u32(data, i), i);
     }
 
     #[inline(always)]
     fn insert_and_search(
         &mut self,
-        data: I,
+        data: &[u8],
         i: usize,
         end: usize,
         p: &LazyParams,
     ) -> (usize, usize) {
-        let word = data.u32_at(i);
+        let word = read_u32(data, i);
         let entries = self.push(word, i);
         let max = (end - i).min(MAX_MATCH);
         let mut best = (0usize, 0usize);
@@ -615,10 +573,10 @@ impl<I: ParseInput> LazyFinder<I> for PageBuckets {
             let Some(cand) = (entry as usize).checked_sub(1) else {
                 break;
             };
-            if cand >= i || (I::LONGER_THAN_WINDOW && i - cand > WINDOW) {
+            if cand >= i || i - cand > WINDOW {
                 break;
             }
-            if data.u32_at(cand) == word && data.same_byte(cand + best.0, i + best.0) {
+            if read_u32(data, cand) == word && data.get(cand + best.0) == data.get(i + best.0) {
                 let len = match_length(data, cand, i, max);
                 if len > best.0 {
                     best = (len, i - cand);
@@ -639,9 +597,9 @@ impl<I: ParseInput> LazyFinder<I> for PageBuckets {
 /// this one returns, as if it had not stopped. Returns the position reached (at least
 /// `stop.min(end)`, unless the sink filled up).
 #[inline(always)]
-pub(crate) fn lazy<I: ParseInput, C: LazyFinder<I>, S: TokenSink>(
+pub(crate) fn lazy<C: LazyFinder, S: TokenSink>(
     finder: &mut C,
-    data: I,
+    data: &[u8],
     start: usize,
     stop: usize,
     end: usize,
@@ -658,7 +616,7 @@ pub(crate) fn lazy<I: ParseInput, C: LazyFinder<I>, S: TokenSink>(
             None => finder.insert_and_search(data, i, end, p),
         };
         if len < MIN_HASHED_MATCH {
-            sink.literal(data.byte(i));
+            sink.literal(data[i]);
             i += 1;
             misses += 1;
             // As in the greedy parser: through long match-less stretches (random or
@@ -666,7 +624,7 @@ pub(crate) fn lazy<I: ParseInput, C: LazyFinder<I>, S: TokenSink>(
             if misses > 64 {
                 let stop = (i + ((misses - 64) >> 4).min(16) as usize).min(hash_end);
                 while i < stop && !sink.is_full() {
-                    sink.literal(data.byte(i));
+                    sink.literal(data[i]);
                     i += 1;
                 }
             }
@@ -678,7 +636,7 @@ pub(crate) fn lazy<I: ParseInput, C: LazyFinder<I>, S: TokenSink>(
             let next = finder.insert_and_search(data, i + 1, end, p);
             inserted_to = i + 2;
             if next.0 > len {
-                sink.literal(data.byte(i));
+                sink.literal(data[i]);
                 i += 1;
                 pending = Some(next);
                 continue;
@@ -701,7 +659,7 @@ pub(crate) fn lazy<I: ParseInput, C: LazyFinder<I>, S: TokenSink>(
     // A pending match dropped here (the token buffer filled) is found again by the next
     // parse, which resumes at `i`.
     while i < stop.min(end) && !sink.is_full() {
-        sink.literal(data.byte(i));
+        sink.literal(data[i]);
         i += 1;
     }
     i

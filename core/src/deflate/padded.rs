@@ -1,16 +1,23 @@
-//! The dense level's input for 4 KiB pages (QEMU's page size on x86): the page copied
-//! into a padded buffer that [`lazy`](super::matchfind::lazy) reads without bounds tests.
+//! The dense level's path for 4 KiB pages (QEMU's page size on x86): the page copied into
+//! a padded buffer that the parse reads without bounds tests, and [`lazy`](super::matchfind::lazy)'s parse over
+//! [`PageBuckets`] on it, token for token.
 //!
 //! Each read of the generic parser (`data.get(..)`, a slice compare) carries a bounds test
 //! and an `Option`; on the padded copy every index is masked into the buffer, so the
 //! compiler proves each read in bounds and emits none of that. The parse then runs about
 //! a quarter fewer instructions (cachegrind: 91 k → 69 k per page); it is bound by the
 //! latency from one match's length to the next position's search more than by
-//! instructions, so that bought 2 % of the dense level's speed. The parse is the same
-//! code over a slice or this page, so the output is the same (`examples/output_fingerprint`;
-//! `dense_4k_path_matches_the_generic_parse`).
+//! instructions, so that bought 2 % of the dense level's speed. Its output is the
+//! generic parser's exactly (`examples/output_fingerprint`; `dense_4k_path_matches_the_generic_parse`).
+//!
+//! It is a copy of that parser on purpose: the one parser made generic over its input (a
+//! slice or this page) ran the same instruction count but measured 3–4 % slower in
+//! `pageflate bench` (1.21–1.25× libdeflate level 1 against 1.26–1.28×, interleaved runs),
+//! which gave back all the padding bought. The unit test below keeps the copy honest: it
+//! fails when either parse changes alone (checked by changing the copy's tail indexing).
 
-use super::matchfind::ParseInput;
+use super::matchfind::{LazyParams, PageBuckets, TokenSink, MIN_HASHED_MATCH};
+use super::tokens::MAX_MATCH;
 use alloc::boxed::Box;
 
 /// Bytes of the page size the dense level's fastest path takes ([`PaddedPage`]).
@@ -42,34 +49,25 @@ impl PaddedPage {
     }
 
     #[inline(always)]
-    fn u64_at(&self, i: usize) -> u64 {
-        let i = i & PADDED_MASK;
-        u64::from_le_bytes(self.bytes[i..i + 8].try_into().unwrap_or_default())
-    }
-}
-
-impl ParseInput for &PaddedPage {
-    const LONGER_THAN_WINDOW: bool = false;
-
-    #[inline(always)]
-    fn byte(self, i: usize) -> u8 {
+    fn byte(&self, i: usize) -> u8 {
         self.bytes[i & PADDED_MASK]
     }
 
     #[inline(always)]
-    fn u32_at(self, i: usize) -> u32 {
+    fn u64_at(&self, i: usize) -> u64 {
+        let i = i & PADDED_MASK;
+        u64::from_le_bytes(self.bytes[i..i + 8].try_into().unwrap_or_default())
+    }
+
+    #[inline(always)]
+    fn u32_at(&self, i: usize) -> u32 {
         self.u64_at(i) as u32
     }
 
+    /// The common prefix of the bytes at `a` and `b`, at most `max`, on the padded page (`a < b`, `b + max <= 4096`): whole 8-byte
+    /// words, then the last partial word with one more compare instead of a byte loop.
     #[inline(always)]
-    fn same_byte(self, a: usize, b: usize) -> bool {
-        self.byte(a) == self.byte(b)
-    }
-
-    /// Whole 8-byte words, then the last partial word with one more compare instead of a
-    /// byte loop (the padding makes the read past `max` safe).
-    #[inline(always)]
-    fn common_prefix(self, a: usize, b: usize, max: usize) -> usize {
+    fn common_prefix(&self, a: usize, b: usize, max: usize) -> usize {
         let mut n = 0;
         loop {
             let diff = self.u64_at(a + n) ^ self.u64_at(b + n);
@@ -81,10 +79,110 @@ impl ParseInput for &PaddedPage {
     }
 }
 
+impl PageBuckets {
+    /// The longest match of position `i` of a padded page among the two candidates its
+    /// slot held (the same search as the generic parser's).
+    #[inline(always)]
+    fn search_padded(&mut self, page: &PaddedPage, i: usize, p: &LazyParams) -> (usize, usize) {
+        let word = page.u32_at(i);
+        let entries = self.push(word, i);
+        let max = (PAGE_4K - i).min(MAX_MATCH);
+        let mut best = (0usize, 0usize);
+        for entry in [entries & 0xffff, entries >> 16] {
+            let Some(cand) = (entry as usize).checked_sub(1) else {
+                break;
+            };
+            if cand >= i {
+                break;
+            }
+            if page.u32_at(cand) == word && page.byte(cand + best.0) == page.byte(i + best.0) {
+                let len = MIN_HASHED_MATCH
+                    + page.common_prefix(
+                        cand + MIN_HASHED_MATCH,
+                        i + MIN_HASHED_MATCH,
+                        max - MIN_HASHED_MATCH,
+                    );
+                if len > best.0 {
+                    best = (len, i - cand);
+                    if len >= p.nice.min(max) {
+                        break;
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    /// [`lazy`](super::matchfind::lazy) over a 4 KiB [`PaddedPage`]: the same parse, token for token (the output
+    /// fingerprint is unchanged), with reads that need no bounds tests. `sink` must have
+    /// room for a token per byte.
+    #[inline(always)]
+    pub(crate) fn lazy_padded<S: TokenSink>(
+        &mut self,
+        page: &PaddedPage,
+        start: usize,
+        stop: usize,
+        sink: &mut S,
+        p: &LazyParams,
+    ) -> usize {
+        let hash_end = PAGE_4K - (MIN_HASHED_MATCH - 1);
+        let mut i = start;
+        let mut pending: Option<(usize, usize)> = None;
+        let mut misses = 0u32;
+        while i < hash_end && (i < stop || pending.is_some()) && !sink.is_full() {
+            let (len, dist) = match pending.take() {
+                Some(m) => m,
+                None => self.search_padded(page, i, p),
+            };
+            if len < MIN_HASHED_MATCH {
+                sink.literal(page.byte(i));
+                i += 1;
+                misses += 1;
+                if misses > 64 {
+                    let stop = (i + ((misses - 64) >> 4).min(16) as usize).min(hash_end);
+                    while i < stop && !sink.is_full() {
+                        sink.literal(page.byte(i));
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            misses = 0;
+            let mut inserted_to = i + 1;
+            if len < p.lazy_below && i + 1 < hash_end {
+                let next = self.search_padded(page, i + 1, p);
+                inserted_to = i + 2;
+                if next.0 > len {
+                    sink.literal(page.byte(i));
+                    i += 1;
+                    pending = Some(next);
+                    continue;
+                }
+            }
+            sink.matched(len, dist);
+            let covered = (i + len).min(hash_end);
+            let from = if len > p.insert_all_below {
+                covered.saturating_sub(4).max(inserted_to)
+            } else {
+                inserted_to
+            };
+            for j in from..covered {
+                self.push(page.u32_at(j), j);
+            }
+            i += len;
+        }
+        while i < stop.min(PAGE_4K) && !sink.is_full() {
+            sink.literal(page.byte(i));
+            i += 1;
+        }
+        i
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deflate::matchfind::{lazy, PageBuckets, TokenSink};
+    use crate::deflate::matchfind::lazy;
     use alloc::vec::Vec;
 
     /// Collects tokens as `(length, distance)`, a literal as `(byte, 0)`.
@@ -161,11 +259,10 @@ mod tests {
             for stop in [256, 1, 4093, PAGE_4K] {
                 buckets.start();
                 let mut generic = Collect::default();
-                let slice = &page[..];
-                let reached = lazy(&mut buckets, slice, 0, stop, PAGE_4K, &mut generic, &p);
+                let reached = lazy(&mut buckets, page, 0, stop, PAGE_4K, &mut generic, &p);
                 lazy(
                     &mut buckets,
-                    slice,
+                    page,
                     reached,
                     PAGE_4K,
                     PAGE_4K,
@@ -176,16 +273,8 @@ mod tests {
                 buckets.start();
                 padded.load(page);
                 let mut fast = Collect::default();
-                let reached_fast = lazy(&mut buckets, &padded, 0, stop, PAGE_4K, &mut fast, &p);
-                lazy(
-                    &mut buckets,
-                    &padded,
-                    reached_fast,
-                    PAGE_4K,
-                    PAGE_4K,
-                    &mut fast,
-                    &p,
-                );
+                let reached_fast = buckets.lazy_padded(&padded, 0, stop, &mut fast, &p);
+                buckets.lazy_padded(&padded, reached_fast, PAGE_4K, &mut fast, &p);
 
                 assert_eq!(reached, reached_fast, "page {n}, stop {stop}");
                 assert!(generic.0 == fast.0, "page {n}, stop {stop}: tokens differ");
