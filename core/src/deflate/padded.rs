@@ -12,7 +12,7 @@
 //!
 //! It is a copy of that parser on purpose: the one parser made generic over its input (a
 //! slice or this page) ran the same instruction count but measured 3–4 % slower in
-//! `pageflate bench` (1.21–1.25× libdeflate level 1 against 1.26–1.28×, interleaved runs),
+//! `pageflate bench` (1.19–1.25× libdeflate level 1 against 1.23–1.28×, six interleaved runs),
 //! which gave back all the padding bought. The unit test below keeps the copy honest: it
 //! fails when either parse changes alone (checked by changing the copy's tail indexing).
 
