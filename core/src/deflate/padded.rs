@@ -1,6 +1,6 @@
 //! The dense level's path for 4 KiB pages (QEMU's page size on x86): the page copied into
-//! a padded buffer that the parse reads without bounds tests, and [`lazy`](super::matchfind::lazy)'s parse over
-//! [`PageBuckets`] on it, token for token.
+//! a padded buffer that the parse reads without bounds tests, and the parse of
+//! [`lazy`](super::matchfind::lazy) over [`PageBuckets`] on it, token for token.
 //!
 //! Each read of the generic parser (`data.get(..)`, a slice compare) carries a bounds test
 //! and an `Option`; on the padded copy every index is masked into the buffer, so the
@@ -8,12 +8,13 @@
 //! a quarter fewer instructions (cachegrind: 91 k → 69 k per page); it is bound by the
 //! latency from one match's length to the next position's search more than by
 //! instructions, so that bought 2 % of the dense level's speed. Its output is the
-//! generic parser's exactly (`examples/output_fingerprint`; `dense_4k_path_matches_the_generic_parse`).
+//! generic parser's exactly (`examples/output_fingerprint`, and the unit test
+//! `dense_4k_path_matches_the_generic_parse`).
 //!
 //! It is a copy of that parser on purpose: the one parser made generic over its input (a
 //! slice or this page) ran the same instruction count but measured 3–4 % slower in
-//! `pageflate bench` (1.19–1.25× libdeflate level 1 against 1.23–1.28×, six interleaved runs),
-//! which gave back all the padding bought. The unit test below keeps the copy honest: it
+//! `pageflate bench` (1.19–1.25× libdeflate level 1 against 1.23–1.28×, six interleaved
+//! runs), which gave back all the padding bought. The unit test below keeps the copy honest: it
 //! fails when either parse changes alone (checked by changing the copy's tail indexing).
 
 use super::matchfind::{LazyParams, PageBuckets, TokenSink, MIN_HASHED_MATCH};
@@ -64,8 +65,9 @@ impl PaddedPage {
         self.u64_at(i) as u32
     }
 
-    /// The common prefix of the bytes at `a` and `b`, at most `max`, on the padded page (`a < b`, `b + max <= 4096`): whole 8-byte
-    /// words, then the last partial word with one more compare instead of a byte loop.
+    /// The common prefix of the bytes at `a` and `b`, at most `max` (`a < b`,
+    /// `b + max <= 4096`): whole 8-byte words, then the last partial word with one more
+    /// compare instead of a byte loop (the padding makes reading past `max` safe).
     #[inline(always)]
     fn common_prefix(&self, a: usize, b: usize, max: usize) -> usize {
         let mut n = 0;
@@ -113,9 +115,9 @@ impl PageBuckets {
         best
     }
 
-    /// [`lazy`](super::matchfind::lazy) over a 4 KiB [`PaddedPage`]: the same parse, token for token (the output
-    /// fingerprint is unchanged), with reads that need no bounds tests. `sink` must have
-    /// room for a token per byte.
+    /// [`lazy`](super::matchfind::lazy) over a 4 KiB [`PaddedPage`]: the same parse,
+    /// token for token (the output fingerprint is unchanged), with reads that need no
+    /// bounds tests. `sink` must have room for a token per byte.
     #[inline(always)]
     pub(crate) fn lazy_padded<S: TokenSink>(
         &mut self,
