@@ -578,15 +578,7 @@ mod tests {
     use alloc::vec;
     use alloc::vec::Vec;
 
-    /// A xorshift generator from `seed`.
-    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
-        move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        }
-    }
+    use crate::test_support::xorshift;
 
     /// Bits packed LSB-first, as the writer packs them.
     fn to_bytes(bits: &[bool]) -> Vec<u8> {

@@ -35,3 +35,17 @@ pub mod trace;
 
 pub use error::{InflateError, InflateErrorKind, Position};
 pub use inflate::{inflate_raw, Decompressor, InflateOptions, Inflated, Inflater, StreamStatus};
+
+/// Helpers the unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// A xorshift generator from `seed`.
+    pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+}

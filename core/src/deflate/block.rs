@@ -1084,13 +1084,7 @@ mod tests {
 
     #[test]
     fn rle_matches_the_plain_coder() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for case in 0..4000 {
             let n = 1 + (next() % (NUM_LITLEN + NUM_DIST) as u64) as usize;
             let mut lens = alloc::vec::Vec::with_capacity(n);

@@ -207,13 +207,7 @@ mod tests {
     /// Pages of every kind the parse meets: zeros, random bytes, text-like runs of a small
     /// alphabet, repeated records with changing fields, and mixtures with sharp edges.
     fn pages() -> Vec<[u8; PAGE_4K]> {
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_support::xorshift(0x9E37_79B9_7F4A_7C15u64);
         let mut pages = Vec::new();
         for kind in 0..40 {
             let mut page = [0u8; PAGE_4K];
