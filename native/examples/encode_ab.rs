@@ -5,7 +5,9 @@
 //! speed ratio.
 //!
 //! `cargo run --release -p pageflate --example encode_ab [ROUNDS] [fast|dense] [only-pageflate]`
-//! (the third argument runs pageflate alone, for `perf record`).
+//! (the third argument runs pageflate alone, for `perf record`). With `VERIFY=1` in the
+//! environment it first decodes every compressed page and checks it against the original,
+//! for experiments that change the parse.
 
 use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
@@ -85,6 +87,24 @@ fn main() {
     let (peer_name, mut peer) = peer(level);
     let mut run_peer =
         |out: &mut [u8]| -> usize { pages.iter().map(|p| peer(p, out)).sum::<usize>() };
+    if std::env::var_os("VERIFY").is_some() {
+        let mut c = Compressor::new(level);
+        let mut d = pageflate_core::inflate::Decompressor::new();
+        let mut back = vec![0u8; PAGE];
+        for (k, p) in pages.iter().enumerate() {
+            if let PageEncoding::Compressed(n) = compress_page(&mut c, p, &mut out) {
+                pageflate_core::page::decompress_page(
+                    &mut d,
+                    &out[..n],
+                    &mut back,
+                    pageflate_core::inflate::InflateOptions::STRICT_4K,
+                )
+                .unwrap();
+                assert!(back == *p, "page {k} differs");
+            }
+        }
+        eprintln!("verified {} pages", pages.len());
+    }
     let (ours_bytes, peer_bytes) = (run_ours(&mut out), run_peer(&mut out));
     let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
