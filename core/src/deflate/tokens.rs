@@ -136,11 +136,10 @@ pub(crate) static DIST_SYMBOL: [u8; 512] = {
 #[inline(always)]
 pub(crate) fn dist_symbol(distance: usize) -> usize {
     let d = distance - 1;
-    if d < 256 {
-        usize::from(DIST_SYMBOL[d])
-    } else {
-        usize::from(DIST_SYMBOL[256 + ((d >> 7) & 0xff)])
-    }
+    // The table index chosen by a select, not a branch: whether a distance is below 257
+    // is as random as the data, and a branch on it mispredicts.
+    let index = if d < 256 { d } else { 256 | (d >> 7) };
+    usize::from(DIST_SYMBOL[index & 511])
 }
 
 #[inline(always)]
