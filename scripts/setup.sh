@@ -30,6 +30,8 @@ command -v zstd >/dev/null || missing+=(zstd)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v python3 >/dev/null || missing+=(python3)
+# ISA-L, a peer of `pageflate bench` (its test requires it; the main job does not).
+[ -e /usr/include/isa-l/igzip_lib.h ] || missing+=(libisal-dev)
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 # QEMU 10.0.2 for the real-migration tests: Debian's qemu-system-x86 from bookworm-backports,

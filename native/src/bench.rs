@@ -3,7 +3,9 @@
 //!
 //! Compress: ratio (compressed / original, a page that does not fit below 4 KiB counted as
 //! 4096 — QEMU sends it raw) and MB/s of input, for pageflate fast and dense, miniz_oxide
-//! level 1 (state reused), libdeflate level 1 and zlib-rs level 1 with a 4 KiB window.
+//! level 1 (state reused), libdeflate level 1, zlib-rs level 1 with a 4 KiB window, ISA-L
+//! levels 0 and 1 with a 4 KiB window (when built with ISA-L, see [`isal_status`]), and zstd
+//! level 1 (context reused) — not deflate, a reference for ratio and speed.
 //! Decompress: MB/s of output for every decoder on two page sets — pageflate fast output, and
 //! the QPL-format pages of a real QEMU qpl capture when one is given. Also the zero-page scan
 //! and memcpy, and optionally the end-to-end send → recv rate with 1 and 2 channels.
@@ -19,7 +21,19 @@ use pageflate_core::{Decompressor, InflateOptions};
 use serde_json::{json, Value};
 use std::time::Instant;
 
+#[cfg(pageflate_isal)]
+mod isal;
+
 const PAGE: usize = 4096;
+
+/// Whether this build measures ISA-L, and if not, why: `Ok(())` when built in (the C shim
+/// and `libisal` linked by `build.rs`), else the reason `build.rs` recorded.
+pub fn isal_status() -> Result<(), &'static str> {
+    match option_env!("PAGEFLATE_ISAL_MISSING") {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
 
 /// A page compressor under test.
 trait Codec {
@@ -45,6 +59,45 @@ impl Codec for Pageflate {
             PageEncoding::Compressed(n) => Some(n),
             PageEncoding::Raw => None,
         }
+    }
+}
+
+#[cfg(pageflate_isal)]
+struct Isal(isal::IsalDeflate, &'static str);
+
+#[cfg(pageflate_isal)]
+impl Codec for Isal {
+    fn name(&self) -> &'static str {
+        self.1
+    }
+    fn compress(&mut self, page: &[u8], out: &mut [u8]) -> Option<usize> {
+        self.0.compress(page, &mut out[..PAGE - 1])
+    }
+}
+
+#[cfg(pageflate_isal)]
+struct IsalDec(isal::IsalInflate);
+
+#[cfg(pageflate_isal)]
+impl Decoder for IsalDec {
+    fn name(&self) -> &'static str {
+        "ISA-L"
+    }
+    fn decode(&mut self, data: &[u8], out: &mut [u8]) -> bool {
+        self.0.decode(data, out)
+    }
+}
+
+/// zstd level 1 with its context reused: not deflate (QEMU's zstd method sends it in its
+/// own framing), measured as the reference the table gives for ratio and speed.
+struct Zstd(zstd::bulk::Compressor<'static>);
+
+impl Codec for Zstd {
+    fn name(&self) -> &'static str {
+        "zstd level 1 (not deflate)"
+    }
+    fn compress(&mut self, page: &[u8], out: &mut [u8]) -> Option<usize> {
+        self.0.compress_to_buffer(page, &mut out[..PAGE - 1]).ok()
     }
 }
 
@@ -210,6 +263,18 @@ pub fn run(
             12,
         ))),
     ];
+    #[cfg(pageflate_isal)]
+    for (level, name) in [
+        (0, "ISA-L level 0 (4 KiB window)"),
+        (1, "ISA-L level 1 (4 KiB window)"),
+    ] {
+        if let Some(c) = isal::IsalDeflate::new(level) {
+            codecs.push(Box::new(Isal(c, name)));
+        }
+    }
+    if let Ok(z) = zstd::bulk::Compressor::new(1) {
+        codecs.push(Box::new(Zstd(z)));
+    }
     // Compress: sizes once, speeds per round.
     let mut out = vec![0u8; 2 * PAGE];
     let mut sizes = vec![0usize; codecs.len()];
@@ -259,6 +324,10 @@ pub fn run(
         Box::new(MinizDec),
         Box::new(ZlibRsDec(flate2::Decompress::new(false))),
     ];
+    #[cfg(pageflate_isal)]
+    if let Some(d) = isal::IsalInflate::new() {
+        decoders.push(Box::new(IsalDec(d)));
+    }
     let mut sets: Vec<(&str, Vec<&[u8]>)> = vec![(
         "pageflate fast output",
         fast_output
@@ -320,6 +389,10 @@ pub fn run(
         "runs": runs,
         "pinned_cpu": pinned_cpu,
         "decoder_build": DecoderBuild::detect().name(),
+        "isal": match isal_status() {
+            Ok(()) => "built in".to_string(),
+            Err(why) => why.to_string(),
+        },
         "compress": compress,
         "decompress": decompress,
         "zero_scan_mb_per_s": median(scan),
@@ -468,6 +541,9 @@ pub fn render(r: &Value) -> String {
             })
             .collect();
         let _ = writeln!(o, "  {ours}: {}", peers.join(", "));
+    }
+    if let Some(why) = r["isal"].as_str().filter(|s| *s != "built in") {
+        let _ = writeln!(o, "  ISA-L: {why}");
     }
     let _ = writeln!(
         o,

@@ -424,8 +424,18 @@ fn bench_measures_every_codec_and_decoder_in_one_run() {
     );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["runs"], 5);
+    // ISA-L is a peer here, not an option: scripts/setup.sh installs libisal-dev, and a
+    // build without it must not pass this test unnoticed.
+    assert_eq!(
+        r["isal"], "built in",
+        "the ISA-L peer is missing: install libisal-dev (scripts/setup.sh does) and rebuild"
+    );
     let compress = r["compress"].as_array().unwrap();
-    assert_eq!(compress.len(), 5);
+    assert_eq!(
+        compress.len(),
+        8,
+        "pageflate ×2, miniz_oxide, libdeflate, zlib-rs, ISA-L ×2, zstd"
+    );
     let ratio = |name: &str| {
         compress.iter().find(|c| c["codec"] == name).unwrap()["ratio"]
             .as_f64()
@@ -433,8 +443,12 @@ fn bench_measures_every_codec_and_decoder_in_one_run() {
     };
     assert!(ratio("pageflate dense") < ratio("pageflate fast"));
     assert!(ratio("pageflate fast") < 0.6 && ratio("libdeflate level 1") < 0.6);
+    // Every peer compressed the pages (a peer that failed on all would count each as 4096).
+    for c in compress {
+        assert!(c["ratio"].as_f64().unwrap() < 0.6, "{c}");
+    }
     let dec = r["decompress"].as_array().unwrap();
-    assert_eq!(dec.len(), 8, "4 decoders × 2 page sets");
+    assert_eq!(dec.len(), 10, "5 decoders × 2 page sets");
     for d in dec {
         assert_eq!(d["all_decoded"], true, "{d}");
         assert!(d["mb_per_s"].as_f64().unwrap() > 1.0);
