@@ -35,6 +35,30 @@ pub fn isal_status() -> Result<(), &'static str> {
     }
 }
 
+/// The CPU the figures come from, as Linux describes it: model name, vendor, family and
+/// model (`/proc/cpuinfo`'s first processor), e.g. "AMD EPYC (AuthenticAMD family 26 model
+/// 2)". Peers do not all speed up alike from one CPU generation to the next, so a figure
+/// means little without it. `None` where `/proc/cpuinfo` cannot be read.
+pub fn cpu_description() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let first = info.split("\n\n").next()?;
+    let field = |key: &str| {
+        first.lines().find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    };
+    let name = field("model name")?;
+    Some(
+        match (field("vendor_id"), field("cpu family"), field("model")) {
+            (Some(vendor), Some(family), Some(model)) => {
+                format!("{name} ({vendor} family {family} model {model})")
+            }
+            _ => name,
+        },
+    )
+}
+
 /// A page compressor under test.
 trait Codec {
     fn name(&self) -> &'static str;
@@ -389,6 +413,7 @@ pub fn run(
         "runs": runs,
         "pinned_cpu": pinned_cpu,
         "decoder_build": DecoderBuild::detect().name(),
+        "cpu": cpu_description(),
         "isal": match isal_status() {
             Ok(()) => "built in".to_string(),
             Err(why) => why.to_string(),
@@ -508,6 +533,9 @@ pub fn render(r: &Value) -> String {
         "{} non-zero pages, median of {} rounds ({core})",
         r["pages"], r["runs"]
     );
+    if let Some(cpu) = r["cpu"].as_str() {
+        let _ = writeln!(o, "CPU: {cpu}");
+    }
     let _ = writeln!(
         o,
         "\ncompress (each page on its own)        ratio      MB/s"

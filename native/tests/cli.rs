@@ -424,6 +424,13 @@ fn bench_measures_every_codec_and_decoder_in_one_run() {
     );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["runs"], 5);
+    // The figures name the CPU they come from (Linux: /proc/cpuinfo).
+    #[cfg(target_os = "linux")]
+    assert!(
+        r["cpu"].as_str().is_some_and(|c| c.contains("family")),
+        "{}",
+        r["cpu"]
+    );
     // ISA-L is a peer here, not an option: scripts/setup.sh installs libisal-dev, and a
     // build without it must not pass this test unnoticed.
     assert_eq!(
