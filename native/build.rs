@@ -29,7 +29,10 @@ fn main() {
     } else if std::env::var_os("PAGEFLATE_NO_ISAL").is_some() {
         Some("PAGEFLATE_NO_ISAL was set when pageflate was built")
     } else if !header.exists() {
-        Some("ISA-L's header (Debian package libisal-dev, which scripts/setup.sh installs) was missing when pageflate was built")
+        Some(concat!(
+            "ISA-L's header (Debian package libisal-dev, which scripts/setup.sh installs) ",
+            "was missing when pageflate was built"
+        ))
     } else {
         None
     };

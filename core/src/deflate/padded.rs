@@ -14,8 +14,10 @@
 //! It is a copy of that parser on purpose: the one parser made generic over its input (a
 //! slice or this page) ran the same instruction count but measured 3–4 % slower in
 //! `pageflate bench` (1.19–1.25× libdeflate level 1 against 1.23–1.28×, six interleaved
-//! runs), which gave back all the padding bought. The unit test below keeps the copy honest: it
-//! fails when either parse changes alone (checked by changing the copy's tail indexing).
+//! runs), which gave back all the padding bought. Remeasured on the Zen 5 machine of
+//! session 8 with `encode_ab`: 1.230–1.234× against 1.271–1.276× (three interleaved pairs).
+//! The unit test below keeps the copy honest: it fails when either parse changes alone
+//! (checked by changing the copy's tail indexing).
 
 use super::matchfind::{LazyParams, PageBuckets, TokenSink, MIN_HASHED_MATCH};
 use super::tokens::MAX_MATCH;
