@@ -5,6 +5,7 @@
 //!
 //! `cargo run --release -p pageflate --example dense_stats`
 
+use pageflate::multifd::zero::is_zero;
 use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
 use pageflate_core::page::{compress_page, PageEncoding};
@@ -17,7 +18,7 @@ fn main() {
     let pages: Vec<&[u8]> = ram.blocks[0]
         .bytes()
         .chunks_exact(4096)
-        .filter(|p| p.iter().any(|&b| b != 0))
+        .filter(|p| !is_zero(p))
         .collect();
     let mut c = Compressor::new(Level::Dense);
     let mut out = vec![0u8; 8192];
