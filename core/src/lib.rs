@@ -48,4 +48,63 @@ pub(crate) mod test_support {
             seed
         }
     }
+
+    /// Pages of every kind the parse meets: zeros, random bytes, text-like runs of a small
+    /// alphabet, repeated records with changing fields, mixtures with sharp edges, and
+    /// phrases of 3 to 80 bytes drawn from a small dictionary (matches of every length).
+    pub(crate) fn pages() -> alloc::vec::Vec<[u8; 4096]> {
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15u64);
+        let mut pages = alloc::vec::Vec::new();
+        let phrases: alloc::vec::Vec<alloc::vec::Vec<u8>> = (0..48)
+            .map(|_| {
+                (0..3 + next() % 78)
+                    .map(|_| b"etaoin shrdlu"[(next() % 13) as usize])
+                    .collect()
+            })
+            .collect();
+        for kind in 0..48 {
+            let mut page = [0u8; 4096];
+            match kind % 6 {
+                0 => {} // zeros
+                1 => page.iter_mut().for_each(|b| *b = next() as u8),
+                2 => page
+                    .iter_mut()
+                    .for_each(|b| *b = b"etaoin shrdlu"[(next() % 13) as usize]),
+                3 => {
+                    let period = 3 + (next() % 300) as usize;
+                    for (k, b) in page.iter_mut().enumerate() {
+                        *b = if k % period == 0 {
+                            next() as u8
+                        } else {
+                            (k % period) as u8
+                        };
+                    }
+                }
+                5 => {
+                    let mut k = 0;
+                    while k < page.len() {
+                        let phrase = &phrases[(next() % 48) as usize];
+                        let n = phrase.len().min(page.len() - k);
+                        page[k..k + n].copy_from_slice(&phrase[..n]);
+                        k += n;
+                    }
+                }
+                _ => {
+                    for chunk in page.chunks_mut(1 + (next() % 700) as usize) {
+                        let fill = next();
+                        match fill % 3 {
+                            0 => chunk.iter_mut().for_each(|b| *b = next() as u8),
+                            1 => chunk.iter_mut().for_each(|b| *b = fill as u8),
+                            _ => chunk
+                                .iter_mut()
+                                .enumerate()
+                                .for_each(|(k, b)| *b = (k / 4) as u8),
+                        }
+                    }
+                }
+            }
+            pages.push(page);
+        }
+        pages
+    }
 }

@@ -11,7 +11,6 @@ use crate::huffman::{build_code_lengths, canonical_codes};
 use crate::inflate::tables::PRECODE_ORDER;
 use crate::inflate::tables::{DIST_BASE, LENGTH_BASE};
 use alloc::boxed::Box;
-use alloc::vec;
 
 /// Literal/length alphabet size including the two reserved symbols: the fixed code
 /// assigns them codewords, and canonical codes depend on every length.
@@ -241,6 +240,12 @@ impl BlockWriter {
             w,
             canned: &self.canned,
         }
+    }
+
+    /// The canned code's tables, for the fast level's 4 KiB page kernel
+    /// ([`super::fast_page`]).
+    pub(crate) fn canned_tables(&self) -> &CannedTables {
+        &self.canned.tables
     }
 
     /// Like [`Self::choose`] among stored, fixed and the canned code only: no code is
@@ -750,8 +755,8 @@ impl super::matchfind::TokenSink for DirectSink<'_, '_> {
     #[inline(always)]
     fn matched(&mut self, length: usize, distance: usize) {
         // Two loads give the whole match: ≤ 24 + 24 bits, one wide put.
-        let l = self.canned.len_bits[length];
-        let d = self.canned.dist_bits[distance];
+        let l = self.canned.tables.length[length];
+        let d = self.canned.tables.distance[distance];
         let (ln, dn) = (l >> 24, d >> 24);
         let bits = u64::from(l & PACKED_BITS_MASK) | u64::from(d & PACKED_BITS_MASK) << ln;
         self.w.put_wide(bits, ln + dn);
@@ -804,16 +809,34 @@ struct CannedBlock {
     /// page starts with one copy instead of a put per 32 bits
     /// ([`BitWriter::start_with`]).
     final_start: [u8; 320],
-    /// Each match length's bits under the canned code (codeword, then extra bits) as
-    /// `bits | count << 24`, indexed by length: writing a match while parsing takes two
-    /// loads instead of symbol lookups, base subtraction and packing.
-    len_bits: Box<[u32]>,
+    /// The code as the direct writers use it.
+    tables: Box<CannedTables>,
+}
+
+/// The canned code as the writers of a parse in progress use it ([`DirectSink`] and the
+/// fast level's 4 KiB page kernel, [`super::fast_page`]): fixed-size tables, so the
+/// compiler sees every index in bounds, all in one allocation, so one register reaches
+/// them all.
+pub(crate) struct CannedTables {
+    /// Each literal's codeword as `rev | len << 16 | len << 24` (see `Code::packed`).
+    pub literal: [u32; NUM_LITLEN],
+    /// Each match length's codeword and extra bits as `bits | count << 24`, indexed by
+    /// length: writing a match while parsing takes two loads instead of symbol lookups,
+    /// base subtraction and packing.
+    pub length: [u32; MAX_MATCH + 1],
     /// Each distance's (1..=4096) bits, the same way.
-    dist_bits: Box<[u32]>,
+    pub distance: [u32; WINDOW + 1],
+    /// A final canned block's start: its 3 block-header bits, then the code header,
+    /// LSB-first, so a page starts with one copy instead of a put per 32 bits.
+    pub start: [u8; 320],
+    /// Bits of [`Self::start`] that count.
+    pub start_bits: u64,
+    /// The end-of-block codeword and its length.
+    pub end_of_block: (u64, u32),
 }
 
 /// Bits of a `bits | count << 24` entry of [`CannedBlock`]'s match tables.
-const PACKED_BITS_MASK: u32 = (1 << 24) - 1;
+pub(crate) const PACKED_BITS_MASK: u32 = (1 << 24) - 1;
 
 impl CannedBlock {
     fn empty() -> Self {
@@ -823,8 +846,14 @@ impl CannedBlock {
             header: [0; 320],
             header_bits: 0,
             final_start: [0; 320],
-            len_bits: vec![0; MAX_MATCH + 1].into_boxed_slice(),
-            dist_bits: vec![0; WINDOW + 1].into_boxed_slice(),
+            tables: Box::new(CannedTables {
+                literal: [0; NUM_LITLEN],
+                length: [0; MAX_MATCH + 1],
+                distance: [0; WINDOW + 1],
+                start: [0; 320],
+                start_bits: 0,
+                end_of_block: (0, 0),
+            }),
         }
     }
 
@@ -834,13 +863,13 @@ impl CannedBlock {
             let sym = length_symbol(length);
             let extra = u32::from(LENGTH_EXTRA_BITS[sym - 257]);
             let value = (length - usize::from(LENGTH_BASE[sym - 257])) as u32;
-            self.len_bits[length] = packed_bits(&self.litlen, sym, value, extra);
+            self.tables.length[length] = packed_bits(&self.litlen, sym, value, extra);
         }
         for distance in 1..=WINDOW {
             let sym = dist_symbol(distance);
             let extra = u32::from(DIST_EXTRA_BITS[sym]);
             let value = (distance - usize::from(DIST_BASE[sym])) as u32;
-            self.dist_bits[distance] = packed_bits(&self.dist, sym, value, extra);
+            self.tables.distance[distance] = packed_bits(&self.dist, sym, value, extra);
         }
     }
 
@@ -880,6 +909,10 @@ impl CannedBlock {
         c.write_header(&mut bits);
         let _ = bits.finish();
         c.final_start = start;
+        c.tables.literal = c.litlen.packed;
+        c.tables.start = start;
+        c.tables.start_bits = 3 + c.header_bits;
+        c.tables.end_of_block = (u64::from(c.litlen.rev[EOB]), u32::from(c.litlen.lens[EOB]));
         c
     }
 

@@ -23,7 +23,7 @@ pub const WINDOW: usize = 4096;
 /// Size of the head table: the larger of the two parsers' hash widths.
 const HASH_BITS: u32 = GREEDY_HASH_BITS;
 const _: () = assert!(LAZY_HASH_BITS <= HASH_BITS);
-const HASH_SIZE: usize = 1 << HASH_BITS;
+pub(super) const HASH_SIZE: usize = 1 << HASH_BITS;
 /// Matches found by hashing 4 bytes are at least this long.
 pub(super) const MIN_HASHED_MATCH: usize = 4;
 
@@ -42,7 +42,7 @@ pub(crate) struct LazyParams {
 
 /// Hash tables of the parsers.
 pub(crate) struct MatchFinder {
-    head: Box<[u32]>,
+    head: Box<[u32; HASH_SIZE]>,
     /// Previous stamp with the same hash, indexed by position modulo the window.
     prev: Box<[u32]>,
     /// Stamp of position 0 of the current input.
@@ -74,7 +74,7 @@ fn hash4(word: u32) -> usize {
 const GREEDY_HASH_BITS: u32 = 15;
 
 #[inline(always)]
-fn hash4_greedy(word: u32) -> usize {
+pub(super) fn hash4_greedy(word: u32) -> usize {
     (word.wrapping_mul(0x9E37_79B1) >> (32 - GREEDY_HASH_BITS)) as usize
 }
 
@@ -87,7 +87,7 @@ fn read_u64(data: &[u8], at: usize) -> u64 {
 }
 
 /// Misses in a row after which the greedy parser starts skipping.
-const SKIP_AFTER: u32 = 32;
+pub(super) const SKIP_AFTER: u32 = 32;
 
 /// After [`SKIP_AFTER`] misses in a row, step over bytes (emitting them as literals, unhashed) at a
 /// growing stride: incompressible data costs little, and a match resets `misses`. Returns
@@ -226,7 +226,7 @@ pub(crate) struct Parsed {
 impl MatchFinder {
     pub(crate) fn new() -> Self {
         Self {
-            head: vec![0u32; HASH_SIZE].into(),
+            head: Box::new([0u32; HASH_SIZE]),
             prev: vec![0u32; WINDOW].into(),
             base: 1,
             next_base: 1,
@@ -242,6 +242,12 @@ impl MatchFinder {
         }
         self.base = self.next_base;
         self.next_base = self.base + len as u32 + 1;
+    }
+
+    /// The greedy parser's head table and the stamp of position 0 of the current input,
+    /// for the fast level's 4 KiB page kernel ([`super::fast_page`]).
+    pub(super) fn greedy_table(&mut self) -> (&mut [u32; HASH_SIZE], u32) {
+        (&mut self.head, self.base)
     }
 
     /// Insert positions `from..to` (history before a parse, for streaming).

@@ -11,6 +11,7 @@
 
 pub mod block;
 pub(crate) mod canned;
+mod fast_page;
 pub(crate) mod matchfind;
 mod padded;
 
@@ -83,6 +84,8 @@ pub struct Compressor {
     page_buckets: Box<PageBuckets>,
     /// The page the dense level's 4 KiB path parses (see [`PaddedPage`]).
     padded: PaddedPage,
+    /// Where the fast level's 4 KiB kernel writes (see [`fast_page`]).
+    stage: fast_page::Stage,
     tokens: Box<[u32]>,
     block: Box<BlockWriter>,
 }
@@ -104,6 +107,7 @@ impl Compressor {
             finder: MatchFinder::new(),
             page_buckets: Box::new(PageBuckets::new()),
             padded: PaddedPage::new(),
+            stage: fast_page::Stage::new(),
             tokens: vec![0u32; MAX_BLOCK_TOKENS].into(),
             block: Box::new(BlockWriter::new()),
         }
@@ -242,6 +246,18 @@ impl Compressor {
     /// the page does not fit in `out` or goes raw.
     pub(crate) fn compress_page_direct(&mut self, page: &[u8], out: &mut [u8]) -> Option<usize> {
         self.finder.start(page.len());
+        if let Ok(page) = <&[u8; fast_page::PAGE]>::try_from(page) {
+            let (head, base) = self.finder.greedy_table();
+            let code = self.block.canned_tables();
+            return fast_page::compress(page, head, base, code, &mut self.stage, out);
+        }
+        self.compress_page_generic(page, out)
+    }
+
+    /// [`Self::compress_page_direct`] for a page of any length, through the generic greedy
+    /// parser and [`block::DirectSink`] (the fast level's 4 KiB kernel is checked
+    /// against it). The match finder must be started for `page`.
+    fn compress_page_generic(&mut self, page: &[u8], out: &mut [u8]) -> Option<usize> {
         let mut sink = self.block.start_canned(BitWriter::new(out));
         let probe = FAST_PROBE.min(page.len());
         self.finder.greedy(page, 0, probe, &mut sink);

@@ -206,54 +206,12 @@ mod tests {
         }
     }
 
-    /// Pages of every kind the parse meets: zeros, random bytes, text-like runs of a small
-    /// alphabet, repeated records with changing fields, and mixtures with sharp edges.
-    fn pages() -> Vec<[u8; PAGE_4K]> {
-        let mut next = crate::test_support::xorshift(0x9E37_79B9_7F4A_7C15u64);
-        let mut pages = Vec::new();
-        for kind in 0..40 {
-            let mut page = [0u8; PAGE_4K];
-            match kind % 5 {
-                0 => {} // zeros
-                1 => page.iter_mut().for_each(|b| *b = next() as u8),
-                2 => page
-                    .iter_mut()
-                    .for_each(|b| *b = b"etaoin shrdlu"[(next() % 13) as usize]),
-                3 => {
-                    let period = 3 + (next() % 300) as usize;
-                    for (k, b) in page.iter_mut().enumerate() {
-                        *b = if k % period == 0 {
-                            next() as u8
-                        } else {
-                            (k % period) as u8
-                        };
-                    }
-                }
-                _ => {
-                    for chunk in page.chunks_mut(1 + (next() % 700) as usize) {
-                        let fill = next();
-                        match fill % 3 {
-                            0 => chunk.iter_mut().for_each(|b| *b = next() as u8),
-                            1 => chunk.iter_mut().for_each(|b| *b = fill as u8),
-                            _ => chunk
-                                .iter_mut()
-                                .enumerate()
-                                .for_each(|(k, b)| *b = (k / 4) as u8),
-                        }
-                    }
-                }
-            }
-            pages.push(page);
-        }
-        pages
-    }
-
     #[test]
     fn dense_4k_path_matches_the_generic_parse() {
         let p = crate::deflate::Level::Dense.lazy_params();
         let mut buckets = PageBuckets::new();
         let mut padded = PaddedPage::new();
-        for (n, page) in pages().iter().enumerate() {
+        for (n, page) in crate::test_support::pages().iter().enumerate() {
             for stop in [256, 1, 4093, PAGE_4K] {
                 buckets.start();
                 let mut generic = Collect::default();

@@ -1,0 +1,386 @@
+//! The fast level's kernel for 4 KiB pages (QEMU's page size on x86): the greedy parse of
+//! [`MatchFinder::greedy`](super::matchfind::MatchFinder::greedy) fused with the canned-code
+//! writer of [`DirectSink`](super::block::DirectSink), written once more for exactly one
+//! 4096-byte page.
+//!
+//! The generic pair serves any input length and any sink, so every read is a
+//! `data.get(..)` with its `Option`, every table is a slice with a runtime length, and the
+//! bit writer lives behind a reference. Inlined together they ran out of registers: the
+//! bit writer's state and the four loaded stamps went to the stack, and each step paid
+//! for it. Here the page, the head table, the code tables and the output are arrays, so
+//! the compiler sees most indexes in bounds, and the writer's state is four locals
+//! ([`StageWriter`]) it keeps in registers.
+//!
+//! The output goes to a staging array with room past the largest page that could still
+//! fit, so a store never needs more than one test against a constant; the page, if it
+//! fits, is copied out at the end (on average under 1 KiB).
+//!
+//! Tokens and bits are the generic path's exactly: the unit test
+//! `fast_4k_kernel_matches_the_generic_path` compares the two byte for byte, and
+//! `examples/output_fingerprint` hashes the corpus's output.
+
+use super::block::{CannedTables, PACKED_BITS_MASK};
+use super::matchfind::{hash4_greedy, HASH_SIZE, MIN_HASHED_MATCH, SKIP_AFTER, WINDOW};
+use super::tokens::MAX_MATCH;
+use alloc::boxed::Box;
+
+/// The page size this kernel takes.
+pub(crate) const PAGE: usize = 4096;
+
+/// Bytes of the staging array: a page, plus room for what one parse step can write past a
+/// full output before the parse notices (three literals, a match and sixteen skipped
+/// literals: under 40 bytes), plus the 8 bytes of the last store.
+const STAGE: usize = PAGE + 64;
+
+/// The staging array the kernel writes into (see the module notes).
+pub(crate) struct Stage(Box<[u8; STAGE]>);
+
+impl Stage {
+    pub(crate) fn new() -> Self {
+        Self(Box::new([0; STAGE]))
+    }
+}
+
+/// The bit writer of the kernel: `BitWriter`'s scheme (every put stores 8 bytes and
+/// keeps fewer than 8 bits buffered, no data-dependent branch) on a fixed-size array.
+struct StageWriter<'s> {
+    out: &'s mut [u8; STAGE],
+    /// Bytes written so far; past `cap` means the page does not fit.
+    pos: usize,
+    buf: u64,
+    count: u32,
+    /// The most bytes the compressed page may take.
+    cap: usize,
+}
+
+impl<'s> StageWriter<'s> {
+    /// A writer holding the first `n_bits` bits of `bits` (a block's start).
+    fn start(out: &'s mut [u8; STAGE], bits: &[u8; 320], n_bits: u64, cap: usize) -> Self {
+        let bytes = (n_bits / 8) as usize;
+        let count = (n_bits % 8) as u32;
+        let bytes = bytes.min(bits.len() - 1);
+        out[..bytes].copy_from_slice(&bits[..bytes]);
+        Self {
+            out,
+            pos: bytes,
+            buf: u64::from(bits[bytes]) & ((1 << count) - 1),
+            count,
+            cap,
+        }
+    }
+
+    /// Append the low `n` bits of `bits` (`n <= 56`, higher bits zero).
+    #[inline(always)]
+    fn put(&mut self, bits: u64, n: u32) {
+        self.buf |= bits << self.count;
+        self.count += n;
+        // Past `STAGE - 8` the output overflowed long ago (`cap < PAGE`); the bytes are
+        // then dropped, and `pos` still says how far they reached.
+        if self.pos <= STAGE - 8 {
+            self.out[self.pos..self.pos + 8].copy_from_slice(&self.buf.to_le_bytes());
+        }
+        let bytes = self.count / 8;
+        self.pos += bytes as usize;
+        self.buf >>= 8 * bytes;
+        self.count &= 7;
+    }
+
+    /// Whether the output no longer fits in `cap` bytes (the page will go raw).
+    #[inline(always)]
+    fn is_full(&self) -> bool {
+        self.pos > self.cap
+    }
+
+    fn bit_len(&self) -> u64 {
+        self.pos as u64 * 8 + u64::from(self.count)
+    }
+
+    /// Pad to a byte and copy the output to `dst`; `None` if it does not fit in `cap`.
+    fn finish(mut self, dst: &mut [u8]) -> Option<usize> {
+        if self.count > 0 {
+            self.put(0, 8 - self.count);
+        }
+        let len = self.pos;
+        let out = dst.get_mut(..len).filter(|_| len <= self.cap)?;
+        out.copy_from_slice(&self.out[..len]);
+        Some(len)
+    }
+}
+
+/// The early raw decision's probe ([`FAST_PROBE`](super::FAST_PROBE)), as a constant: each
+/// of the two spans the kernel parses ends at a constant.
+const PROBE: usize = super::FAST_PROBE;
+const _: () = assert!(PROBE < PAGE);
+
+/// Compress one page as a final canned block into `dst` (at most `dst.len()` bytes), as
+/// `Compressor::compress_page_direct` does for any page: the first [`PROBE`] bytes are
+/// parsed alone, and the page goes raw
+/// (`None`) if their symbols took 8.5 bits a byte or more; `None` too if the output does
+/// not fit. `head` and `base` are the greedy parser's table and stamp base, already
+/// started for this page.
+pub(crate) fn compress(
+    page: &[u8; PAGE],
+    head: &mut [u32; HASH_SIZE],
+    base: u32,
+    code: &CannedTables,
+    stage: &mut Stage,
+    dst: &mut [u8],
+) -> Option<usize> {
+    let cap = dst.len();
+    let mut w = StageWriter::start(&mut stage.0, &code.start, code.start_bits, cap);
+    let mut parser = Parser {
+        page,
+        head,
+        base,
+        code,
+    };
+    parser.greedy::<PROBE>(0, &mut w);
+    let body_bits = w.bit_len() - code.start_bits;
+    if 2 * body_bits >= 17 * PROBE as u64 {
+        return None;
+    }
+    parser.greedy::<PAGE>(PROBE, &mut w);
+    let (eob, eob_len) = code.end_of_block;
+    w.put(eob, eob_len);
+    w.finish(dst)
+}
+
+/// The page, the greedy parser's table, and the code the tokens are written with.
+struct Parser<'p> {
+    page: &'p [u8; PAGE],
+    head: &'p mut [u32; HASH_SIZE],
+    base: u32,
+    code: &'p CannedTables,
+}
+
+impl Parser<'_> {
+    #[inline(always)]
+    fn u32_at(&self, i: usize) -> u32 {
+        match self.page.get(i..i + 4) {
+            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            None => 0,
+        }
+    }
+
+    #[inline(always)]
+    fn u64_at(&self, i: usize) -> u64 {
+        match self.page.get(i..i + 8) {
+            Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            None => 0,
+        }
+    }
+
+    /// The match distance of `stamp` for position `i` (whose 4 bytes are `word`), if the
+    /// stamp is from this page, within the window and starts with the same 4 bytes.
+    #[inline(always)]
+    fn candidate(&self, stamp: u32, i: usize, word: u32) -> Option<usize> {
+        let cand = stamp.checked_sub(self.base)? as usize;
+        let dist = i.wrapping_sub(cand);
+        (dist <= WINDOW && self.u32_at(cand) == word).then_some(dist)
+    }
+
+    /// Length of the match at `i`, `dist` back, whose first 4 bytes are equal; at most
+    /// `max`.
+    #[inline(always)]
+    fn match_length(&self, i: usize, dist: usize, max: usize) -> usize {
+        let (Some(a), Some(b)) = (
+            self.page.get(i - dist + MIN_HASHED_MATCH..i - dist + max),
+            self.page.get(i + MIN_HASHED_MATCH..i + max),
+        ) else {
+            return MIN_HASHED_MATCH;
+        };
+        let mut n = 0;
+        for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+            let diff = u64::from_le_bytes(x.try_into().unwrap_or_default())
+                ^ u64::from_le_bytes(y.try_into().unwrap_or_default());
+            if diff != 0 {
+                return MIN_HASHED_MATCH + n + (diff.trailing_zeros() / 8) as usize;
+            }
+            n += 8;
+        }
+        while n < a.len() && a.get(n) == b.get(n) {
+            n += 1;
+        }
+        MIN_HASHED_MATCH + n
+    }
+
+    #[inline(always)]
+    fn index(&mut self, j: usize) {
+        self.head[hash4_greedy(self.u32_at(j))] = self.base + j as u32;
+    }
+
+    /// The codewords of `N` literals, first in the low bits, and their total length.
+    #[inline(always)]
+    fn literal_bits<const N: usize>(&self, bytes: [u8; N]) -> (u64, u32) {
+        let (mut bits, mut n) = (0u64, 0u32);
+        for b in bytes {
+            let p = self.code.literal[usize::from(b)];
+            bits |= u64::from(p & 0xffff) << n;
+            n += p >> 24;
+        }
+        (bits, n)
+    }
+
+    #[inline(always)]
+    fn literals<const N: usize>(&self, w: &mut StageWriter<'_>, bytes: [u8; N]) {
+        let (bits, n) = self.literal_bits(bytes);
+        w.put(bits, n);
+    }
+
+    /// Write the match at `i` (`dist` back) and return its length. Then index the end of
+    /// a match longer than 32 bytes (`INDEX_TAIL`: the last two positions of every match),
+    /// as `MatchFinder::take_match` does.
+    #[inline(always)]
+    fn take_match<const INDEX_TAIL: bool>(
+        &mut self,
+        w: &mut StageWriter<'_>,
+        i: usize,
+        dist: usize,
+        end: usize,
+        hash_end: usize,
+    ) -> usize {
+        let max = (end - i).min(MAX_MATCH);
+        let len = self.match_length(i, dist, max);
+        let l = self.code.length[len.min(MAX_MATCH)];
+        let d = self.code.distance[dist.min(WINDOW)];
+        let (ln, dn) = (l >> 24, d >> 24);
+        let bits = u64::from(l & PACKED_BITS_MASK) | u64::from(d & PACKED_BITS_MASK) << ln;
+        w.put(bits, ln + dn);
+        let from = if INDEX_TAIL {
+            i + len - 2
+        } else if len > 32 {
+            i + len - 1
+        } else {
+            return len;
+        };
+        for j in from..(i + len).min(hash_end) {
+            self.index(j);
+        }
+        len
+    }
+
+    /// After [`SKIP_AFTER`] misses in a row, write bytes as literals, unhashed, at a
+    /// growing stride (`skip_literals` of the generic parser). Returns the position after
+    /// them.
+    #[inline(always)]
+    fn skip(&self, w: &mut StageWriter<'_>, mut i: usize, hash_end: usize, misses: u32) -> usize {
+        let skip = ((misses - SKIP_AFTER) >> 3).min(16) as usize;
+        let stop = (i + skip).min(hash_end).min(PAGE);
+        while i + 4 <= stop {
+            let p = self.page;
+            self.literals(w, [p[i], p[i + 1], p[i + 2], p[i + 3]]);
+            i += 4;
+        }
+        while i < stop && !w.is_full() {
+            self.literals(w, [self.page[i]]);
+            i += 1;
+        }
+        i
+    }
+
+    /// The greedy parse of `page[start..END]`, written as it goes; returns the position
+    /// reached. Four positions per step while 8 bytes can be read, then one at a time:
+    /// the generic parser's loops (see `MatchFinder::greedy`), step for step.
+    fn greedy<const END: usize>(&mut self, start: usize, w: &mut StageWriter<'_>) -> usize {
+        let end = END.min(PAGE);
+        let base = self.base;
+        let hash_end = end.saturating_sub(MIN_HASHED_MATCH - 1);
+        let mut i = start;
+        let mut misses = 0u32;
+        while i + 8 <= end {
+            let quad = self.u64_at(i);
+            let words = [0, 8, 16, 24].map(|shift| (quad >> shift) as u32);
+            let slots = words.map(hash4_greedy);
+            let stamps = slots.map(|h| self.head[h]);
+            for (k, &h) in slots.iter().enumerate() {
+                self.head[h] = base + (i + k) as u32;
+            }
+            let b = |k: usize| self.page[(i + k).min(PAGE - 1)];
+            if let Some(dist) = self.candidate(stamps[0], i, words[0]) {
+                i += self.take_match::<false>(w, i, dist, end, hash_end);
+            } else if let Some(dist) = self.candidate(stamps[1], i + 1, words[1]) {
+                self.literals(w, [b(0)]);
+                i += 1 + self.take_match::<false>(w, i + 1, dist, end, hash_end);
+            } else if let Some(dist) = self.candidate(stamps[2], i + 2, words[2]) {
+                self.literals(w, [b(0), b(1)]);
+                i += 2 + self.take_match::<false>(w, i + 2, dist, end, hash_end);
+            } else if let Some(dist) = self.candidate(stamps[3], i + 3, words[3]) {
+                self.literals(w, [b(0), b(1), b(2)]);
+                i += 3 + self.take_match::<false>(w, i + 3, dist, end, hash_end);
+            } else {
+                self.literals(w, [b(0), b(1), b(2), b(3)]);
+                i += 4;
+                misses += 4;
+                if misses > SKIP_AFTER {
+                    if w.is_full() {
+                        return i;
+                    }
+                    i = self.skip(w, i, hash_end, misses);
+                }
+                continue;
+            }
+            misses = 0;
+            if w.is_full() {
+                return i; // the output overflowed: the page goes raw
+            }
+        }
+        while i < hash_end {
+            let word = self.u32_at(i);
+            let h = hash4_greedy(word);
+            let stamp = core::mem::replace(&mut self.head[h], base + i as u32);
+            if let Some(dist) = self.candidate(stamp, i, word) {
+                i += self.take_match::<true>(w, i, dist, end, hash_end);
+                misses = 0;
+                if w.is_full() {
+                    break;
+                }
+                continue;
+            }
+            self.literals(w, [self.page[i.min(PAGE - 1)]]);
+            i += 1;
+            misses += 1;
+            if misses > SKIP_AFTER {
+                if w.is_full() {
+                    break;
+                }
+                i = self.skip(w, i, hash_end, misses);
+            }
+        }
+        while i < end && !w.is_full() {
+            self.literals(w, [self.page[i]]);
+            i += 1;
+        }
+        i
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::deflate::{Compressor, Level};
+    use alloc::vec;
+
+    /// The kernel against the generic greedy parser and `DirectSink`, byte for byte, on
+    /// pages of every kind and with outputs from roomy to too small (so the overflow
+    /// paths of both agree too). Fails when either path changes alone.
+    #[test]
+    fn fast_4k_kernel_matches_the_generic_path() {
+        let mut kernel = Compressor::new(Level::Fast);
+        let mut generic = Compressor::new(Level::Fast);
+        let (mut a, mut b) = (vec![0u8; 5000], vec![0u8; 5000]);
+        let mut compressed = 0;
+        for (n, page) in crate::test_support::pages().iter().enumerate() {
+            for cap in [4095, 5000, 1200, 300, 100, 7, 0] {
+                let got = kernel.compress_page_direct(page, &mut a[..cap]);
+                generic.finder.start(page.len());
+                let want = generic.compress_page_generic(page, &mut b[..cap]);
+                assert_eq!(got, want, "page {n}, room {cap}");
+                if let Some(len) = got {
+                    assert!(a[..len] == b[..len], "page {n}, room {cap}: bytes differ");
+                    compressed += 1;
+                }
+            }
+        }
+        // Both outcomes were exercised.
+        assert!(compressed > 20, "{compressed} compressed");
+    }
+}
