@@ -817,6 +817,7 @@ struct CannedBlock {
 /// fast level's 4 KiB page kernel, [`super::fast_page`]): fixed-size tables, so the
 /// compiler sees every index in bounds, all in one allocation, so one register reaches
 /// them all.
+#[derive(Clone)]
 pub(crate) struct CannedTables {
     /// Each literal's codeword as `rev | len << 16 | len << 24` (see `Code::packed`).
     pub literal: [u32; NUM_LITLEN],

@@ -6,14 +6,16 @@
 //! The generic pair serves any input length and any sink, so every read is a
 //! `data.get(..)` with its `Option`, every table is a slice with a runtime length, and the
 //! bit writer lives behind a reference. Inlined together they ran out of registers: the
-//! bit writer's state and the four loaded stamps went to the stack, and each step paid
-//! for it. Here the page, the head table, the code tables and the output are arrays, so
-//! the compiler sees most indexes in bounds, and the writer's state is four locals
-//! ([`StageWriter`]) it keeps in registers.
+//! bit writer's state, the four loaded stamps and the table pointers went to the stack,
+//! and each step paid for it.
 //!
-//! The output goes to a staging array with room past the largest page that could still
-//! fit, so a store never needs more than one test against a constant; the page, if it
-//! fits, is copied out at the end (on average under 1 KiB).
+//! Here everything the parse writes or looks up is one allocation, [`FastPage`]: the head
+//! table, the output's staging array and a copy of the canned code's tables. One register
+//! reaches all of them at constant offsets, the compiler sees their indexes in bounds, and
+//! the bit writer's state stays in registers. The page is an array read where it lies.
+//! Each span the parse covers ends at a constant. The staging array has room past the
+//! largest page that could still fit, so a store needs one test against a constant; a
+//! page that fits is copied out at the end (on average under 1 KiB).
 //!
 //! Tokens and bits are the generic path's exactly: the unit test
 //! `fast_4k_kernel_matches_the_generic_path` compares the two byte for byte, and
@@ -32,19 +34,73 @@ pub(crate) const PAGE: usize = 4096;
 /// literals: under 40 bytes), plus the 8 bytes of the last store.
 const STAGE: usize = PAGE + 64;
 
-/// The staging array the kernel writes into (see the module notes).
-pub(crate) struct Stage(Box<[u8; STAGE]>);
+/// The early raw decision's probe ([`FAST_PROBE`](super::FAST_PROBE)), as a constant: each
+/// of the two spans the kernel parses ends at a constant.
+const PROBE: usize = super::FAST_PROBE;
+const _: () = assert!(PROBE < PAGE);
 
-impl Stage {
-    pub(crate) fn new() -> Self {
-        Self(Box::new([0; STAGE]))
+/// The kernel's state, one allocation (about 151 KiB; see the module notes).
+pub(crate) struct FastPage {
+    /// Stamp (`base + position`) of the latest position with each 4-byte hash.
+    head: [u32; HASH_SIZE],
+    /// Stamp of position 0 of the current page; stamps below it are from earlier pages.
+    base: u32,
+    /// First stamp no page has used yet.
+    next_base: u32,
+    /// Where the output is written before it is known to fit.
+    stage: [u8; STAGE],
+    /// The canned code.
+    code: CannedTables,
+}
+
+impl FastPage {
+    /// A kernel writing with `code`.
+    pub(crate) fn new(code: &CannedTables) -> Box<Self> {
+        Box::new(Self {
+            head: [0; HASH_SIZE],
+            base: 1,
+            next_base: 1,
+            stage: [0; STAGE],
+            code: code.clone(),
+        })
+    }
+
+    /// Compress `page` as one final canned block into `dst` (at most `dst.len()` bytes),
+    /// as `Compressor::compress_page_direct` does for any page: the first [`PROBE`] bytes
+    /// are parsed alone, and the page goes raw (`None`) if their symbols took 8.5 bits a
+    /// byte or more; `None` too if the output does not fit.
+    pub(crate) fn compress(&mut self, page: &[u8; PAGE], dst: &mut [u8]) -> Option<usize> {
+        self.start();
+        let cap = dst.len();
+        let start_bits = self.code.start_bits;
+        let mut k = Kernel::start(self, page, cap);
+        k.greedy::<PROBE>(0);
+        if 2 * (k.bit_len() - start_bits) >= 17 * PROBE as u64 {
+            return None;
+        }
+        k.greedy::<PAGE>(PROBE);
+        let (eob, eob_len) = k.s.code.end_of_block;
+        k.put(eob, eob_len);
+        k.finish(dst)
+    }
+
+    /// Take fresh stamps for a page (clearing the table when they run out).
+    fn start(&mut self) {
+        if u64::from(self.next_base) + PAGE as u64 + 1 >= u64::from(u32::MAX) {
+            self.head.fill(0);
+            self.next_base = 1;
+        }
+        self.base = self.next_base;
+        self.next_base = self.base + PAGE as u32 + 1;
     }
 }
 
-/// The bit writer of the kernel: `BitWriter`'s scheme (every put stores 8 bytes and
-/// keeps fewer than 8 bits buffered, no data-dependent branch) on a fixed-size array.
-struct StageWriter<'s> {
-    out: &'s mut [u8; STAGE],
+/// A parse in progress: the state, and the bit writer's (`BitWriter`'s scheme: every put
+/// stores 8 bytes and keeps fewer than 8 bits buffered, no data-dependent branch) in
+/// fields the compiler keeps in registers.
+struct Kernel<'s> {
+    s: &'s mut FastPage,
+    page: &'s [u8; PAGE],
     /// Bytes written so far; past `cap` means the page does not fit.
     pos: usize,
     buf: u64,
@@ -53,17 +109,19 @@ struct StageWriter<'s> {
     cap: usize,
 }
 
-impl<'s> StageWriter<'s> {
-    /// A writer holding the first `n_bits` bits of `bits` (a block's start).
-    fn start(out: &'s mut [u8; STAGE], bits: &[u8; 320], n_bits: u64, cap: usize) -> Self {
-        let bytes = (n_bits / 8) as usize;
+impl<'s> Kernel<'s> {
+    /// A kernel whose output starts with the canned block's start.
+    fn start(s: &'s mut FastPage, page: &'s [u8; PAGE], cap: usize) -> Self {
+        let n_bits = s.code.start_bits;
+        let bytes = ((n_bits / 8) as usize).min(s.code.start.len() - 1);
         let count = (n_bits % 8) as u32;
-        let bytes = bytes.min(bits.len() - 1);
-        out[..bytes].copy_from_slice(&bits[..bytes]);
+        s.stage[..bytes].copy_from_slice(&s.code.start[..bytes]);
+        let buf = u64::from(s.code.start[bytes]) & ((1 << count) - 1);
         Self {
-            out,
+            s,
+            page,
             pos: bytes,
-            buf: u64::from(bits[bytes]) & ((1 << count) - 1),
+            buf,
             count,
             cap,
         }
@@ -77,7 +135,7 @@ impl<'s> StageWriter<'s> {
         // Past `STAGE - 8` the output overflowed long ago (`cap < PAGE`); the bytes are
         // then dropped, and `pos` still says how far they reached.
         if self.pos <= STAGE - 8 {
-            self.out[self.pos..self.pos + 8].copy_from_slice(&self.buf.to_le_bytes());
+            self.s.stage[self.pos..self.pos + 8].copy_from_slice(&self.buf.to_le_bytes());
         }
         let bytes = self.count / 8;
         self.pos += bytes as usize;
@@ -102,64 +160,16 @@ impl<'s> StageWriter<'s> {
         }
         let len = self.pos;
         let out = dst.get_mut(..len).filter(|_| len <= self.cap)?;
-        out.copy_from_slice(&self.out[..len]);
+        out.copy_from_slice(&self.s.stage[..len]);
         Some(len)
     }
-}
 
-/// The early raw decision's probe ([`FAST_PROBE`](super::FAST_PROBE)), as a constant: each
-/// of the two spans the kernel parses ends at a constant.
-const PROBE: usize = super::FAST_PROBE;
-const _: () = assert!(PROBE < PAGE);
-
-/// Compress one page as a final canned block into `dst` (at most `dst.len()` bytes), as
-/// `Compressor::compress_page_direct` does for any page: the first [`PROBE`] bytes are
-/// parsed alone, and the page goes raw
-/// (`None`) if their symbols took 8.5 bits a byte or more; `None` too if the output does
-/// not fit. `head` and `base` are the greedy parser's table and stamp base, already
-/// started for this page.
-pub(crate) fn compress(
-    page: &[u8; PAGE],
-    head: &mut [u32; HASH_SIZE],
-    base: u32,
-    code: &CannedTables,
-    stage: &mut Stage,
-    dst: &mut [u8],
-) -> Option<usize> {
-    let cap = dst.len();
-    let mut w = StageWriter::start(&mut stage.0, &code.start, code.start_bits, cap);
-    let mut parser = Parser {
-        page,
-        head,
-        base,
-        code,
-    };
-    parser.greedy::<PROBE>(0, &mut w);
-    let body_bits = w.bit_len() - code.start_bits;
-    if 2 * body_bits >= 17 * PROBE as u64 {
-        return None;
-    }
-    parser.greedy::<PAGE>(PROBE, &mut w);
-    let (eob, eob_len) = code.end_of_block;
-    w.put(eob, eob_len);
-    w.finish(dst)
-}
-
-/// The page, the greedy parser's table, and the code the tokens are written with.
-struct Parser<'p> {
-    page: &'p [u8; PAGE],
-    head: &'p mut [u32; HASH_SIZE],
-    base: u32,
-    code: &'p CannedTables,
-}
-
-impl Parser<'_> {
+    /// The page is read where it lies: a copy costs more than it saves, as the page
+    /// usually comes from memory and the copy waits for all of it at once (measured:
+    /// −16 %), where the parse's own reads overlap with its work.
     #[inline(always)]
-    fn u32_at(&self, i: usize) -> u32 {
-        match self.page.get(i..i + 4) {
-            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            None => 0,
-        }
+    fn byte(&self, i: usize) -> u8 {
+        self.page[i & (PAGE - 1)]
     }
 
     #[inline(always)]
@@ -170,11 +180,19 @@ impl Parser<'_> {
         }
     }
 
+    #[inline(always)]
+    fn u32_at(&self, i: usize) -> u32 {
+        match self.page.get(i..i + 4) {
+            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            None => 0,
+        }
+    }
+
     /// The match distance of `stamp` for position `i` (whose 4 bytes are `word`), if the
     /// stamp is from this page, within the window and starts with the same 4 bytes.
     #[inline(always)]
     fn candidate(&self, stamp: u32, i: usize, word: u32) -> Option<usize> {
-        let cand = stamp.checked_sub(self.base)? as usize;
+        let cand = stamp.checked_sub(self.s.base)? as usize;
         let dist = i.wrapping_sub(cand);
         (dist <= WINDOW && self.u32_at(cand) == word).then_some(dist)
     }
@@ -206,25 +224,20 @@ impl Parser<'_> {
 
     #[inline(always)]
     fn index(&mut self, j: usize) {
-        self.head[hash4_greedy(self.u32_at(j))] = self.base + j as u32;
+        let h = hash4_greedy(self.u32_at(j));
+        self.s.head[h] = self.s.base + j as u32;
     }
 
-    /// The codewords of `N` literals, first in the low bits, and their total length.
+    /// Write the codewords of `N` literals in one put.
     #[inline(always)]
-    fn literal_bits<const N: usize>(&self, bytes: [u8; N]) -> (u64, u32) {
+    fn literals<const N: usize>(&mut self, bytes: [u8; N]) {
         let (mut bits, mut n) = (0u64, 0u32);
         for b in bytes {
-            let p = self.code.literal[usize::from(b)];
+            let p = self.s.code.literal[usize::from(b)];
             bits |= u64::from(p & 0xffff) << n;
             n += p >> 24;
         }
-        (bits, n)
-    }
-
-    #[inline(always)]
-    fn literals<const N: usize>(&self, w: &mut StageWriter<'_>, bytes: [u8; N]) {
-        let (bits, n) = self.literal_bits(bytes);
-        w.put(bits, n);
+        self.put(bits, n);
     }
 
     /// Write the match at `i` (`dist` back) and return its length. Then index the end of
@@ -233,7 +246,6 @@ impl Parser<'_> {
     #[inline(always)]
     fn take_match<const INDEX_TAIL: bool>(
         &mut self,
-        w: &mut StageWriter<'_>,
         i: usize,
         dist: usize,
         end: usize,
@@ -241,11 +253,11 @@ impl Parser<'_> {
     ) -> usize {
         let max = (end - i).min(MAX_MATCH);
         let len = self.match_length(i, dist, max);
-        let l = self.code.length[len.min(MAX_MATCH)];
-        let d = self.code.distance[dist.min(WINDOW)];
+        let l = self.s.code.length[len.min(MAX_MATCH)];
+        let d = self.s.code.distance[dist.min(WINDOW)];
         let (ln, dn) = (l >> 24, d >> 24);
         let bits = u64::from(l & PACKED_BITS_MASK) | u64::from(d & PACKED_BITS_MASK) << ln;
-        w.put(bits, ln + dn);
+        self.put(bits, ln + dn);
         let from = if INDEX_TAIL {
             i + len - 2
         } else if len > 32 {
@@ -263,16 +275,20 @@ impl Parser<'_> {
     /// growing stride (`skip_literals` of the generic parser). Returns the position after
     /// them.
     #[inline(always)]
-    fn skip(&self, w: &mut StageWriter<'_>, mut i: usize, hash_end: usize, misses: u32) -> usize {
+    fn skip(&mut self, mut i: usize, hash_end: usize, misses: u32) -> usize {
         let skip = ((misses - SKIP_AFTER) >> 3).min(16) as usize;
-        let stop = (i + skip).min(hash_end).min(PAGE);
+        let stop = (i + skip).min(hash_end);
         while i + 4 <= stop {
-            let p = self.page;
-            self.literals(w, [p[i], p[i + 1], p[i + 2], p[i + 3]]);
+            self.literals([
+                self.byte(i),
+                self.byte(i + 1),
+                self.byte(i + 2),
+                self.byte(i + 3),
+            ]);
             i += 4;
         }
-        while i < stop && !w.is_full() {
-            self.literals(w, [self.page[i]]);
+        while i < stop && !self.is_full() {
+            self.literals([self.byte(i)]);
             i += 1;
         }
         i
@@ -281,9 +297,8 @@ impl Parser<'_> {
     /// The greedy parse of `page[start..END]`, written as it goes; returns the position
     /// reached. Four positions per step while 8 bytes can be read, then one at a time:
     /// the generic parser's loops (see `MatchFinder::greedy`), step for step.
-    fn greedy<const END: usize>(&mut self, start: usize, w: &mut StageWriter<'_>) -> usize {
+    fn greedy<const END: usize>(&mut self, start: usize) -> usize {
         let end = END.min(PAGE);
-        let base = self.base;
         let hash_end = end.saturating_sub(MIN_HASHED_MATCH - 1);
         let mut i = start;
         let mut misses = 0u32;
@@ -291,63 +306,64 @@ impl Parser<'_> {
             let quad = self.u64_at(i);
             let words = [0, 8, 16, 24].map(|shift| (quad >> shift) as u32);
             let slots = words.map(hash4_greedy);
-            let stamps = slots.map(|h| self.head[h]);
+            let stamps = slots.map(|h| self.s.head[h]);
+            let base = self.s.base;
             for (k, &h) in slots.iter().enumerate() {
-                self.head[h] = base + (i + k) as u32;
+                self.s.head[h] = base + (i + k) as u32;
             }
-            let b = |k: usize| self.page[(i + k).min(PAGE - 1)];
+            let b = |k: usize| (quad >> (8 * k)) as u8;
             if let Some(dist) = self.candidate(stamps[0], i, words[0]) {
-                i += self.take_match::<false>(w, i, dist, end, hash_end);
+                i += self.take_match::<false>(i, dist, end, hash_end);
             } else if let Some(dist) = self.candidate(stamps[1], i + 1, words[1]) {
-                self.literals(w, [b(0)]);
-                i += 1 + self.take_match::<false>(w, i + 1, dist, end, hash_end);
+                self.literals([b(0)]);
+                i += 1 + self.take_match::<false>(i + 1, dist, end, hash_end);
             } else if let Some(dist) = self.candidate(stamps[2], i + 2, words[2]) {
-                self.literals(w, [b(0), b(1)]);
-                i += 2 + self.take_match::<false>(w, i + 2, dist, end, hash_end);
+                self.literals([b(0), b(1)]);
+                i += 2 + self.take_match::<false>(i + 2, dist, end, hash_end);
             } else if let Some(dist) = self.candidate(stamps[3], i + 3, words[3]) {
-                self.literals(w, [b(0), b(1), b(2)]);
-                i += 3 + self.take_match::<false>(w, i + 3, dist, end, hash_end);
+                self.literals([b(0), b(1), b(2)]);
+                i += 3 + self.take_match::<false>(i + 3, dist, end, hash_end);
             } else {
-                self.literals(w, [b(0), b(1), b(2), b(3)]);
+                self.literals([b(0), b(1), b(2), b(3)]);
                 i += 4;
                 misses += 4;
                 if misses > SKIP_AFTER {
-                    if w.is_full() {
+                    if self.is_full() {
                         return i;
                     }
-                    i = self.skip(w, i, hash_end, misses);
+                    i = self.skip(i, hash_end, misses);
                 }
                 continue;
             }
             misses = 0;
-            if w.is_full() {
+            if self.is_full() {
                 return i; // the output overflowed: the page goes raw
             }
         }
         while i < hash_end {
             let word = self.u32_at(i);
             let h = hash4_greedy(word);
-            let stamp = core::mem::replace(&mut self.head[h], base + i as u32);
+            let stamp = core::mem::replace(&mut self.s.head[h], self.s.base + i as u32);
             if let Some(dist) = self.candidate(stamp, i, word) {
-                i += self.take_match::<true>(w, i, dist, end, hash_end);
+                i += self.take_match::<true>(i, dist, end, hash_end);
                 misses = 0;
-                if w.is_full() {
+                if self.is_full() {
                     break;
                 }
                 continue;
             }
-            self.literals(w, [self.page[i.min(PAGE - 1)]]);
+            self.literals([self.byte(i)]);
             i += 1;
             misses += 1;
             if misses > SKIP_AFTER {
-                if w.is_full() {
+                if self.is_full() {
                     break;
                 }
-                i = self.skip(w, i, hash_end, misses);
+                i = self.skip(i, hash_end, misses);
             }
         }
-        while i < end && !w.is_full() {
-            self.literals(w, [self.page[i]]);
+        while i < end && !self.is_full() {
+            self.literals([self.byte(i)]);
             i += 1;
         }
         i

@@ -244,12 +244,6 @@ impl MatchFinder {
         self.next_base = self.base + len as u32 + 1;
     }
 
-    /// The greedy parser's head table and the stamp of position 0 of the current input,
-    /// for the fast level's 4 KiB page kernel ([`super::fast_page`]).
-    pub(super) fn greedy_table(&mut self) -> (&mut [u32; HASH_SIZE], u32) {
-        (&mut self.head, self.base)
-    }
-
     /// Insert positions `from..to` (history before a parse, for streaming).
     pub(crate) fn prime(&mut self, data: &[u8], from: usize, to: usize) {
         for i in from..to.min(data.len().saturating_sub(3)) {

@@ -75,8 +75,9 @@ pub(crate) const MAX_BLOCK_TOKENS: usize = 16384;
 /// 512 (0.4212) with today's parser.
 const FAST_PROBE: usize = 256;
 
-/// A reusable deflate compressor (about 260 KiB of tables, allocated once by [`Compressor::new`];
-/// compressing allocates nothing).
+/// A reusable deflate compressor (about 260 KiB of tables, plus 151 KiB for the fast
+/// level's 4 KiB page kernel, allocated once by [`Compressor::new`]; compressing allocates
+/// nothing).
 pub struct Compressor {
     level: Level,
     finder: MatchFinder,
@@ -84,8 +85,8 @@ pub struct Compressor {
     page_buckets: Box<PageBuckets>,
     /// The page the dense level's 4 KiB path parses (see [`PaddedPage`]).
     padded: PaddedPage,
-    /// Where the fast level's 4 KiB kernel writes (see [`fast_page`]).
-    stage: fast_page::Stage,
+    /// The fast level's 4 KiB page kernel (see [`fast_page`]); `None` at the dense level.
+    fast_page: Option<Box<fast_page::FastPage>>,
     tokens: Box<[u32]>,
     block: Box<BlockWriter>,
 }
@@ -102,14 +103,17 @@ pub struct Compressed {
 impl Compressor {
     /// A compressor at `level`.
     pub fn new(level: Level) -> Self {
+        let block = Box::new(BlockWriter::new());
+        let fast_page =
+            (level == Level::Fast).then(|| fast_page::FastPage::new(block.canned_tables()));
         Self {
             level,
             finder: MatchFinder::new(),
             page_buckets: Box::new(PageBuckets::new()),
             padded: PaddedPage::new(),
-            stage: fast_page::Stage::new(),
             tokens: vec![0u32; MAX_BLOCK_TOKENS].into(),
-            block: Box::new(BlockWriter::new()),
+            block,
+            fast_page,
         }
     }
 
@@ -245,12 +249,13 @@ impl Compressor {
     /// [`FAST_PROBE`] bytes that do not compress. Returns the bytes written, or `None` if
     /// the page does not fit in `out` or goes raw.
     pub(crate) fn compress_page_direct(&mut self, page: &[u8], out: &mut [u8]) -> Option<usize> {
-        self.finder.start(page.len());
-        if let Ok(page) = <&[u8; fast_page::PAGE]>::try_from(page) {
-            let (head, base) = self.finder.greedy_table();
-            let code = self.block.canned_tables();
-            return fast_page::compress(page, head, base, code, &mut self.stage, out);
+        if let (Some(kernel), Ok(page)) = (
+            self.fast_page.as_deref_mut(),
+            <&[u8; fast_page::PAGE]>::try_from(page),
+        ) {
+            return kernel.compress(page, out);
         }
+        self.finder.start(page.len());
         self.compress_page_generic(page, out)
     }
 
