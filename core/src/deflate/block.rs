@@ -726,21 +726,20 @@ impl super::matchfind::TokenSink for DirectSink<'_, '_> {
 
     #[inline(always)]
     fn literal(&mut self, byte: u8) {
-        // One load: codeword and length packed together.
-        let p = self.canned.litlen.packed[usize::from(byte)];
-        self.w.put(p & 0xffff, p >> 24);
+        let (bits, n) = self.canned.tables.literal_bits([byte]);
+        self.w.put_wide(bits, n);
     }
 
     /// Both codewords in one put: one flush instead of two.
     #[inline(always)]
     fn literals2(&mut self, first: u8, second: u8) {
-        let (bits, n) = self.canned.literal_bits([first, second]);
+        let (bits, n) = self.canned.tables.literal_bits([first, second]);
         self.w.put_wide(bits, n);
     }
 
     #[inline(always)]
     fn literals3(&mut self, a: u8, b: u8, c: u8) {
-        let (bits, n) = self.canned.literal_bits([a, b, c]);
+        let (bits, n) = self.canned.tables.literal_bits([a, b, c]);
         self.w.put_wide(bits, n);
     }
 
@@ -748,18 +747,14 @@ impl super::matchfind::TokenSink for DirectSink<'_, '_> {
     /// when it is built).
     #[inline(always)]
     fn literals4(&mut self, a: u8, b: u8, c: u8, d: u8) {
-        let (bits, n) = self.canned.literal_bits([a, b, c, d]);
+        let (bits, n) = self.canned.tables.literal_bits([a, b, c, d]);
         self.w.put_wide(bits, n);
     }
 
     #[inline(always)]
     fn matched(&mut self, length: usize, distance: usize) {
-        // Two loads give the whole match: ≤ 24 + 24 bits, one wide put.
-        let l = self.canned.tables.length[length];
-        let d = self.canned.tables.distance[distance];
-        let (ln, dn) = (l >> 24, d >> 24);
-        let bits = u64::from(l & PACKED_BITS_MASK) | u64::from(d & PACKED_BITS_MASK) << ln;
-        self.w.put_wide(bits, ln + dn);
+        let (bits, n) = self.canned.tables.match_bits(length, distance);
+        self.w.put_wide(bits, n);
     }
 
     /// Full once the output overflowed: the page is going raw, stop parsing.
@@ -836,8 +831,35 @@ pub(crate) struct CannedTables {
     pub end_of_block: (u64, u32),
 }
 
-/// Bits of a `bits | count << 24` entry of [`CannedBlock`]'s match tables.
-pub(crate) const PACKED_BITS_MASK: u32 = (1 << 24) - 1;
+impl CannedTables {
+    /// The codewords of `N` literals, first in the low bits, and their total length (one
+    /// load each: codeword and length packed together).
+    #[inline(always)]
+    pub(crate) fn literal_bits<const N: usize>(&self, bytes: [u8; N]) -> (u64, u32) {
+        let (mut bits, mut n) = (0u64, 0u32);
+        for b in bytes {
+            let p = self.literal[usize::from(b)];
+            bits |= u64::from(p & 0xffff) << n;
+            n += p >> 24;
+        }
+        (bits, n)
+    }
+
+    /// The bits of a match (`3 <= length <= 258`, `1 <= distance <= 4096`): the length's
+    /// codeword and extra bits, then the distance's, at most 24 + 24 bits, and their
+    /// count. Two loads give the whole match.
+    #[inline(always)]
+    pub(crate) fn match_bits(&self, length: usize, distance: usize) -> (u64, u32) {
+        let l = self.length[length.min(MAX_MATCH)];
+        let d = self.distance[distance.min(WINDOW)];
+        let (ln, dn) = (l >> 24, d >> 24);
+        let bits = u64::from(l & PACKED_BITS_MASK) | u64::from(d & PACKED_BITS_MASK) << ln;
+        (bits, ln + dn)
+    }
+}
+
+/// Bits of a `bits | count << 24` entry of [`CannedTables`]' match tables.
+const PACKED_BITS_MASK: u32 = (1 << 24) - 1;
 
 impl CannedBlock {
     fn empty() -> Self {
@@ -875,18 +897,6 @@ impl CannedBlock {
     }
 
     /// Build the canned code and its header with `w`'s dynamic-header machinery.
-    /// The codewords of `N` literals, first in the low bits, and their total length.
-    #[inline(always)]
-    fn literal_bits<const N: usize>(&self, bytes: [u8; N]) -> (u64, u32) {
-        let (mut bits, mut n) = (0u64, 0u32);
-        for b in bytes {
-            let p = self.litlen.packed[usize::from(b)];
-            bits |= u64::from(p & 0xffff) << n;
-            n += p >> 24;
-        }
-        (bits, n)
-    }
-
     fn prepare(w: &mut BlockWriter) -> Self {
         let mut c = Self::empty();
         c.litlen.lens[..286].copy_from_slice(&super::canned::LITLEN_LENGTHS);

@@ -21,8 +21,10 @@
 //! `fast_4k_kernel_matches_the_generic_path` compares the two byte for byte, and
 //! `examples/output_fingerprint` hashes the corpus's output.
 
-use super::block::{CannedTables, PACKED_BITS_MASK};
-use super::matchfind::{hash4_greedy, HASH_SIZE, MIN_HASHED_MATCH, SKIP_AFTER, WINDOW};
+use super::block::CannedTables;
+use super::matchfind::{
+    hash4_greedy, tail_to_index, HASH_SIZE, MIN_HASHED_MATCH, SKIP_AFTER, WINDOW,
+};
 use super::tokens::MAX_MATCH;
 use alloc::boxed::Box;
 
@@ -231,18 +233,12 @@ impl<'s> Kernel<'s> {
     /// Write the codewords of `N` literals in one put.
     #[inline(always)]
     fn literals<const N: usize>(&mut self, bytes: [u8; N]) {
-        let (mut bits, mut n) = (0u64, 0u32);
-        for b in bytes {
-            let p = self.s.code.literal[usize::from(b)];
-            bits |= u64::from(p & 0xffff) << n;
-            n += p >> 24;
-        }
+        let (bits, n) = self.s.code.literal_bits(bytes);
         self.put(bits, n);
     }
 
-    /// Write the match at `i` (`dist` back) and return its length. Then index the end of
-    /// a match longer than 32 bytes (`INDEX_TAIL`: the last two positions of every match),
-    /// as `MatchFinder::take_match` does.
+    /// Write the match at `i` (`dist` back) and return its length. Then index its end, as
+    /// `MatchFinder::take_match` does ([`tail_to_index`]).
     #[inline(always)]
     fn take_match<const INDEX_TAIL: bool>(
         &mut self,
@@ -253,20 +249,12 @@ impl<'s> Kernel<'s> {
     ) -> usize {
         let max = (end - i).min(MAX_MATCH);
         let len = self.match_length(i, dist, max);
-        let l = self.s.code.length[len.min(MAX_MATCH)];
-        let d = self.s.code.distance[dist.min(WINDOW)];
-        let (ln, dn) = (l >> 24, d >> 24);
-        let bits = u64::from(l & PACKED_BITS_MASK) | u64::from(d & PACKED_BITS_MASK) << ln;
-        self.put(bits, ln + dn);
-        let from = if INDEX_TAIL {
-            i + len - 2
-        } else if len > 32 {
-            i + len - 1
-        } else {
-            return len;
-        };
-        for j in from..(i + len).min(hash_end) {
-            self.index(j);
+        let (bits, n) = self.s.code.match_bits(len, dist);
+        self.put(bits, n);
+        if let Some(from) = tail_to_index::<INDEX_TAIL>(i, len) {
+            for j in from..(i + len).min(hash_end) {
+                self.index(j);
+            }
         }
         len
     }

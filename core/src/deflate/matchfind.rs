@@ -116,6 +116,17 @@ fn skip_literals<S: TokenSink>(
     i
 }
 
+/// The first position of a match at `i` of `len` bytes the greedy parser indexes after
+/// taking it (up to the match's end), if any: see `MatchFinder::take_match`.
+#[inline(always)]
+pub(super) fn tail_to_index<const INDEX_TAIL: bool>(i: usize, len: usize) -> Option<usize> {
+    if INDEX_TAIL {
+        Some(i + len - 2)
+    } else {
+        (len > 32).then(|| i + len - 1)
+    }
+}
+
 /// The match distance of `stamp` for position `i` (whose 4 bytes are `word`), if the
 /// stamp is from this input, within the window and starts with the same 4 bytes.
 #[inline(always)]
@@ -385,15 +396,10 @@ impl MatchFinder {
         let max = (end - i).min(MAX_MATCH);
         let len = match_length(data, i - dist, i, max);
         sink.matched(len, dist);
-        let from = if INDEX_TAIL {
-            i + len - 2
-        } else if len > 32 {
-            i + len - 1
-        } else {
-            return len;
-        };
-        for j in from..(i + len).min(hash_end) {
-            self.head[hash4_greedy(read_u32(data, j))] = self.base + j as u32;
+        if let Some(from) = tail_to_index::<INDEX_TAIL>(i, len) {
+            for j in from..(i + len).min(hash_end) {
+                self.head[hash4_greedy(read_u32(data, j))] = self.base + j as u32;
+            }
         }
         len
     }
