@@ -31,9 +31,10 @@ use alloc::boxed::Box;
 /// The page size this kernel takes.
 pub(crate) const PAGE: usize = 4096;
 
-/// Bytes of the staging array: a page, plus room for what one parse step can write past a
-/// full output before the parse notices (three literals, a match and sixteen skipped
-/// literals: under 40 bytes), plus the 8 bytes of the last store.
+/// Bytes of the staging array: a page and 64 bytes more. The parse tests for a full
+/// output only now and then (after a match, or after 32 literals in a row), so it may
+/// write a little past `cap`; stores that would pass the array's end are dropped, which
+/// is harmless, as the output is then past `cap` (below a page) and the page goes raw.
 const STAGE: usize = PAGE + 64;
 
 /// The early raw decision's probe ([`FAST_PROBE`](super::FAST_PROBE)), as a constant: each
@@ -134,8 +135,8 @@ impl<'s> Kernel<'s> {
     fn put(&mut self, bits: u64, n: u32) {
         self.buf |= bits << self.count;
         self.count += n;
-        // Past `STAGE - 8` the output overflowed long ago (`cap < PAGE`); the bytes are
-        // then dropped, and `pos` still says how far they reached.
+        // Past `STAGE - 8` the output is past `cap` (see `STAGE`); the bytes are then
+        // dropped, and `pos` still says how far they reached.
         if self.pos <= STAGE - 8 {
             self.s.stage[self.pos..self.pos + 8].copy_from_slice(&self.buf.to_le_bytes());
         }
