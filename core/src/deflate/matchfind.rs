@@ -42,7 +42,7 @@ pub(crate) struct LazyParams {
 
 /// Hash tables of the parsers.
 pub(crate) struct MatchFinder {
-    head: Box<[u32; HASH_SIZE]>,
+    head: Box<[u32]>,
     /// Previous stamp with the same hash, indexed by position modulo the window.
     prev: Box<[u32]>,
     /// Stamp of position 0 of the current input.
@@ -237,7 +237,7 @@ pub(crate) struct Parsed {
 impl MatchFinder {
     pub(crate) fn new() -> Self {
         Self {
-            head: Box::new([0u32; HASH_SIZE]),
+            head: vec![0u32; HASH_SIZE].into(),
             prev: vec![0u32; WINDOW].into(),
             base: 1,
             next_base: 1,
