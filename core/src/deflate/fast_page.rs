@@ -49,9 +49,8 @@ pub(crate) struct FastPage {
     /// Stamp (`base + position`) of the latest position with each 4-byte hash.
     head: [u32; HASH_SIZE],
     /// Stamp of position 0 of the current page; stamps below it are from earlier pages.
+    /// Every page is 4096 bytes, so the next page's is `base + 4097`.
     base: u32,
-    /// First stamp no page has used yet.
-    next_base: u32,
     /// Where the output is written before it is known to fit.
     stage: [u8; STAGE],
     /// The canned code.
@@ -63,8 +62,7 @@ impl FastPage {
     pub(crate) fn new(code: &CannedTables) -> Box<Self> {
         Box::new(Self {
             head: [0; HASH_SIZE],
-            base: 1,
-            next_base: 1,
+            base: 0,
             stage: [0; STAGE],
             code: code.clone(),
         })
@@ -91,12 +89,12 @@ impl FastPage {
 
     /// Take fresh stamps for a page (clearing the table when they run out).
     fn start(&mut self) {
-        if u64::from(self.next_base) + PAGE as u64 + 1 >= u64::from(u32::MAX) {
+        const STEP: u32 = PAGE as u32 + 1;
+        if u64::from(self.base) + 2 * u64::from(STEP) >= u64::from(u32::MAX) {
             self.head.fill(0);
-            self.next_base = 1;
+            self.base = 0;
         }
-        self.base = self.next_base;
-        self.next_base = self.base + PAGE as u32 + 1;
+        self.base += STEP;
     }
 }
 
@@ -402,5 +400,31 @@ mod tests {
         // Both outcomes were exercised, and outputs past the page size too.
         assert!(compressed > 20, "{compressed} compressed");
         assert!(larger_than_a_page > 0);
+    }
+
+    /// When the stamps run out they restart (no overflow), and the pages around that
+    /// point compress exactly as the generic path compresses them.
+    #[test]
+    fn fast_4k_kernel_survives_running_out_of_stamps() {
+        let mut kernel = Compressor::new(Level::Fast);
+        let mut generic = Compressor::new(Level::Fast);
+        let (mut a, mut b) = (vec![0u8; 4095], vec![0u8; 4095]);
+        if let Some(state) = kernel.fast_page.as_deref_mut() {
+            state.base = u32::MAX - 3 * (PAGE as u32 + 1);
+        }
+        for page in crate::test_support::pages().iter().take(12) {
+            let got = kernel.compress_page_direct(page, &mut a);
+            generic.finder.start(page.len());
+            let want = generic.compress_page_generic(page, &mut b);
+            assert_eq!(got, want);
+            if let Some(len) = got {
+                assert!(a[..len] == b[..len]);
+            }
+        }
+        let base = kernel.fast_page.as_deref().map_or(0, |s| s.base);
+        assert!(
+            base < 20 * (PAGE as u32 + 1),
+            "the stamps restarted: {base}"
+        );
     }
 }
