@@ -235,7 +235,8 @@ impl BlockWriter {
     /// match straight into it as the parser finds them (no token buffer, no pricing pass).
     /// Finish with [`DirectSink::end_block`].
     pub(crate) fn start_canned<'a, 'w>(&'a self, mut w: BitWriter<'w>) -> DirectSink<'a, 'w> {
-        w.start_with(&self.canned.final_start, 3 + self.canned.header_bits);
+        let tables = &self.canned.tables;
+        w.start_with(&tables.start, tables.start_bits);
         DirectSink {
             w,
             canned: &self.canned,
@@ -800,10 +801,6 @@ struct CannedBlock {
     /// The header bits after BTYPE (HLIT .. code lengths), LSB-first.
     header: [u8; 320],
     header_bits: u64,
-    /// A final canned block's start: its 3 block-header bits, then [`Self::header`], so a
-    /// page starts with one copy instead of a put per 32 bits
-    /// ([`BitWriter::start_with`]).
-    final_start: [u8; 320],
     /// The code as the direct writers use it.
     tables: Box<CannedTables>,
 }
@@ -868,7 +865,6 @@ impl CannedBlock {
             dist: Code::new(),
             header: [0; 320],
             header_bits: 0,
-            final_start: [0; 320],
             tables: Box::new(CannedTables {
                 literal: [0; NUM_LITLEN],
                 length: [0; MAX_MATCH + 1],
@@ -919,7 +915,6 @@ impl CannedBlock {
         bits.put(1 | 2 << 1, 3);
         c.write_header(&mut bits);
         let _ = bits.finish();
-        c.final_start = start;
         c.tables.literal = c.litlen.packed;
         c.tables.start = start;
         c.tables.start_bits = 3 + c.header_bits;
