@@ -8,6 +8,13 @@
 //! (the third argument runs pageflate alone, for `perf record`). With `VERIFY=1` in the
 //! environment it first decodes every compressed page and checks it against the original,
 //! for experiments that change the parse.
+//!
+//! Pages differ in cost by how well they compress, so two more settings split the corpus
+//! by pageflate's output size, in eighths of a page (`0` = under 512 bytes, ..., `8` =
+//! sent raw):
+//! - `BY_SIZE=1` prints, per size class, the pages, each codec's time a page (the fastest
+//!   of the rounds, page by page) and the class's share of pageflate's time;
+//! - `SIZE_CLASS=LO-HI` measures (and profiles) only the pages of classes `LO..=HI`.
 
 use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
@@ -57,6 +64,61 @@ fn peer(level: Level) -> (&'static str, Peer) {
     }
 }
 
+/// The eighth of a page pageflate's output of `page` falls in (8: sent raw).
+fn size_class(c: &mut Compressor, page: &[u8], out: &mut [u8]) -> usize {
+    match compress_page(c, page, out) {
+        PageEncoding::Compressed(n) => n * 8 / PAGE,
+        PageEncoding::Raw => 8,
+    }
+}
+
+/// Per size class: pages, each codec's time a page (fastest of `rounds`, page by page),
+/// and the class's share of pageflate's time.
+fn by_size(pages: &[&[u8]], level: Level, peer_name: &str, mut peer: Peer, rounds: usize) {
+    let mut ours = Compressor::new(level);
+    let mut out = vec![0u8; 2 * PAGE];
+    let classes: Vec<usize> = pages
+        .iter()
+        .map(|p| size_class(&mut ours, p, &mut out))
+        .collect();
+    let mut best = vec![(f64::MAX, f64::MAX); pages.len()];
+    for _ in 0..rounds {
+        for (p, b) in pages.iter().zip(best.iter_mut()) {
+            let t = Instant::now();
+            std::hint::black_box(compress_page(&mut ours, p, &mut out));
+            let t_ours = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            std::hint::black_box(peer(p, &mut out));
+            let t_peer = t.elapsed().as_secs_f64();
+            *b = (b.0.min(t_ours), b.1.min(t_peer));
+        }
+    }
+    let ours_total: f64 = best.iter().map(|b| b.0).sum();
+    println!("size class (eighths of a page)  pages  pageflate µs  {peer_name} µs  speed ×  share of pageflate's time");
+    for class in 0..=8 {
+        let (n, o, q) = classes
+            .iter()
+            .zip(&best)
+            .filter(|(&c, _)| c == class)
+            .fold((0, 0.0, 0.0), |(n, o, q), (_, b)| (n + 1, o + b.0, q + b.1));
+        if n > 0 {
+            let label = if class == 8 {
+                "raw".to_string()
+            } else {
+                format!("{class}/8")
+            };
+            println!(
+                "{label:>31}  {n:5}  {:12.2}  {:>width$.2}  {:7.2}  {:5.1} %",
+                o / n as f64 * 1e6,
+                q / n as f64 * 1e6,
+                q / o,
+                100.0 * o / ours_total,
+                width = peer_name.len() + 3,
+            );
+        }
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(15);
@@ -67,14 +129,22 @@ fn main() {
     let only_ours = args.next().is_some();
     let path = common::shared_with("corpus").join("corpus/guest-ram-a-64M.bin.zst");
     let ram = SourceRam::open(&path, PAGE).unwrap();
-    let pages: Vec<&[u8]> = ram.blocks[0]
+    let mut pages: Vec<&[u8]> = ram.blocks[0]
         .bytes()
         .chunks_exact(PAGE)
         .filter(|p| p.iter().any(|&b| b != 0))
         .collect();
-    let total = (pages.len() * PAGE) as f64;
     let mut ours = Compressor::new(level);
     let mut out = vec![0u8; 2 * PAGE];
+    if let Ok(range) = std::env::var("SIZE_CLASS") {
+        let (lo, hi) = range
+            .split_once('-')
+            .and_then(|(lo, hi)| Some((lo.parse().ok()?, hi.parse().ok()?)))
+            .expect("SIZE_CLASS is LO-HI, e.g. 3-5");
+        pages.retain(|p| (lo..=hi).contains(&size_class(&mut ours, p, &mut out)));
+        eprintln!("{} pages in size classes {lo}..={hi}", pages.len());
+    }
+    let total = (pages.len() * PAGE) as f64;
     let mut run_ours = |out: &mut [u8]| -> usize {
         pages
             .iter()
@@ -104,6 +174,11 @@ fn main() {
             }
         }
         eprintln!("verified {} pages", pages.len());
+    }
+    if std::env::var_os("BY_SIZE").is_some() {
+        let (peer_name, peer) = self::peer(level);
+        by_size(&pages, level, peer_name, peer, rounds);
+        return;
     }
     let (ours_bytes, peer_bytes) = (run_ours(&mut out), run_peer(&mut out));
     let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
