@@ -14,7 +14,10 @@
 //! sent raw):
 //! - `BY_SIZE=1` prints, per size class, the pages, each codec's time a page (the fastest
 //!   of the rounds, page by page) and the class's share of pageflate's time;
-//! - `SIZE_CLASS=LO-HI` measures (and profiles) only the pages of classes `LO..=HI`.
+//! - `SIZE_CLASS=LO-HI` measures (and profiles) only the pages of classes `LO..=HI`; with
+//!   `PAGES_FILE=F` as well, the first run writes the chosen pages' indexes to `F` and
+//!   later runs read them, so an experiment that changes the output measures the same
+//!   pages as the baseline.
 
 use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
@@ -141,7 +144,18 @@ fn main() {
             .split_once('-')
             .and_then(|(lo, hi)| Some((lo.parse().ok()?, hi.parse().ok()?)))
             .expect("SIZE_CLASS is LO-HI, e.g. 3-5");
-        pages.retain(|p| (lo..=hi).contains(&size_class(&mut ours, p, &mut out)));
+        let file = std::env::var_os("PAGES_FILE");
+        let chosen: Vec<usize> = match file.as_ref().map(std::fs::read_to_string) {
+            Some(Ok(text)) => text.lines().map(|l| l.parse().unwrap()).collect(),
+            _ => (0..pages.len())
+                .filter(|&k| (lo..=hi).contains(&size_class(&mut ours, pages[k], &mut out)))
+                .collect(),
+        };
+        if let Some(file) = file {
+            let text: String = chosen.iter().map(|k| format!("{k}\n")).collect();
+            std::fs::write(file, text).unwrap();
+        }
+        pages = chosen.into_iter().map(|k| pages[k]).collect();
         eprintln!("{} pages in size classes {lo}..={hi}", pages.len());
     }
     let total = (pages.len() * PAGE) as f64;

@@ -290,7 +290,7 @@ impl Compressor {
         if page.len() > MAX_BLOCK_TOKENS.min(PageBuckets::MAX_PAGE) {
             return None;
         }
-        self.page_buckets.start();
+        self.page_buckets.start(page.len());
         let params = self.level.lazy_params();
         let finder = &mut *self.page_buckets;
         let mut sink = self.block.counting_sink(&mut self.tokens);
