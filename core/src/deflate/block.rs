@@ -116,6 +116,41 @@ impl<const N: usize> Code<N> {
         }
     }
 
+    /// [`Self::assign_codewords`] for the symbols that have a codeword only (on a page's
+    /// code, about a quarter of the literal/length alphabet). The other symbols keep
+    /// whatever entries they had, so callers must never look one up: true of a code
+    /// built from the counts of the very tokens it then writes, where every counted
+    /// symbol has a codeword.
+    fn assign_used_codewords(&mut self) {
+        // The used symbols in order, gathered without a branch (whether a symbol is used
+        // is as random as the data).
+        let mut used = [0u16; N];
+        let mut n = 0;
+        let mut count = [0u16; 16];
+        for (sym, &len) in self.lens.iter().enumerate() {
+            used[n] = sym as u16;
+            n += usize::from(len != 0);
+            count[usize::from(len & 15)] += 1;
+        }
+        count[0] = 0;
+        let mut next = [0u32; 16];
+        let mut code = 0u32;
+        for len in 1..16 {
+            code = (code + u32::from(count[len - 1])) << 1;
+            next[len] = code;
+        }
+        for &sym in &used[..n] {
+            let sym = usize::from(sym);
+            let len = self.lens[sym] & 15;
+            let slot = &mut next[usize::from(len)];
+            let rev = reverse16(*slot) >> (16 - u32::from(len));
+            *slot += 1;
+            self.rev[sym] = rev as u16;
+            let total = u32::from(len) + symbol_extra_bits::<N>(sym);
+            self.packed[sym] = rev | u32::from(len) << 16 | total << 24;
+        }
+    }
+
     /// Bits of the symbols counted in `freqs` (its first `N` entries) under this code.
     fn cost(&self, freqs: &[u32]) -> u64 {
         // u32 products and sum (at most 16384 symbols of ≤ 15 bits a block): vectorizes.
@@ -400,8 +435,10 @@ impl BlockWriter {
             self.dist.lens[0] = 1;
             self.dist.lens[1] = 1;
         }
-        self.litlen.assign_codewords();
-        self.dist.assign_codewords();
+        // Built from the counts of the tokens about to be written: every symbol written
+        // has a codeword.
+        self.litlen.assign_used_codewords();
+        self.dist.assign_used_codewords();
         self.prepare_header()
     }
 
@@ -1062,8 +1099,10 @@ impl BlockWriter {
             self.litlen.lens[287] = 8;
         }
         self.dist.lens = codes.dist;
-        self.litlen.assign_codewords();
-        self.dist.assign_codewords();
+        // Built from the counts of the tokens about to be written: every symbol written
+        // has a codeword.
+        self.litlen.assign_used_codewords();
+        self.dist.assign_used_codewords();
         self.prepare_header();
     }
 
@@ -1119,6 +1158,37 @@ mod tests {
             k = rle_long_run(&mut out, k, len, run);
         }
         out[..k].to_vec()
+    }
+
+    #[test]
+    fn used_codewords_are_the_full_assignment() {
+        // Codes built from random counts (sparse and dense, skewed and flat), each
+        // assigned both ways: every used symbol gets the same entries.
+        let mut next = crate::test_support::xorshift(0x2545_f491_4f6c_dd1du64);
+        for case in 0..2000 {
+            let used_one_in = 1 + next() % 8;
+            let skew = next() % 12;
+            let mut freqs = [0u32; NUM_LITLEN];
+            for f in freqs.iter_mut() {
+                if next() % used_one_in == 0 {
+                    *f = 1 + ((next() % 4096) >> (next() % (skew + 1))) as u32;
+                }
+            }
+            let mut full = Code::<NUM_LITLEN>::new();
+            crate::huffman::build_code_lengths(&freqs, 15, &mut full.lens);
+            let mut used = full.clone();
+            // Stale entries in the unused symbols' places must not matter.
+            used.packed = [0xdead_beef; NUM_LITLEN];
+            full.assign_codewords();
+            used.assign_used_codewords();
+            for sym in (0..NUM_LITLEN).filter(|&s| full.lens[s] != 0) {
+                assert_eq!(
+                    (used.rev[sym], used.packed[sym]),
+                    (full.rev[sym], full.packed[sym]),
+                    "case {case}, symbol {sym}"
+                );
+            }
+        }
     }
 
     #[test]
