@@ -291,11 +291,7 @@ impl Compressor {
             return None;
         }
         self.page_buckets.start(page.len());
-        let mut params = self.level.lazy_params();
-        // Opaque to the optimizer on purpose: with `nice` folded in as a constant the
-        // dense level measured 1-2 % slower (interleaved `encode_ab dense`, session 10);
-        // the assembly showed no single culprit, only a different layout of the search.
-        params.nice = core::hint::black_box(params.nice);
+        let params = self.level.lazy_params();
         let finder = &mut *self.page_buckets;
         let mut sink = self.block.counting_sink(&mut self.tokens);
         // The early raw decision on the parse's own first tokens (see `FAST_PROBE`): the
