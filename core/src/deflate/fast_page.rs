@@ -44,7 +44,7 @@ const _: () = assert!(320 + PAGE * 14 / 8 + 2 + 8 <= STAGE);
 const PROBE: usize = super::FAST_PROBE;
 const _: () = assert!(PROBE < PAGE);
 
-/// The kernel's state, one allocation (about 155 KiB; see the module notes).
+/// The kernel's state, one allocation (about 280 KiB; see the module notes).
 pub(crate) struct FastPage {
     /// Stamp (`base + position`) of the latest position with each 4-byte hash.
     head: [u32; HASH_SIZE],
