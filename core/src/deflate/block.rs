@@ -1099,10 +1099,8 @@ impl BlockWriter {
             self.litlen.lens[287] = 8;
         }
         self.dist.lens = codes.dist;
-        // Built from the counts of the tokens about to be written: every symbol written
-        // has a codeword.
-        self.litlen.assign_used_codewords();
-        self.dist.assign_used_codewords();
+        self.litlen.assign_codewords();
+        self.dist.assign_codewords();
         self.prepare_header();
     }
 
