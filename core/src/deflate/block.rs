@@ -98,22 +98,27 @@ impl<const N: usize> Code<N> {
             next[0][len] = code;
             next[1][len] = code + u32::from(count[0][len]);
         }
-        let mut assign = |sym: usize, len: u8, next: &mut [u32; 16]| {
-            let slot = &mut next[usize::from(len & 15)];
-            let rev = reverse16(*slot) >> (16 - u32::from(len & 15));
-            *slot += 1;
-            self.rev[sym] = rev as u16;
-            let total = u32::from(len) + symbol_extra_bits::<N>(sym);
-            self.packed[sym] = rev | u32::from(len) << 16 | total << 24;
-        };
         let [next_a, next_b] = &mut next;
         for i in 0..half {
-            assign(i, self.lens[i], next_a);
-            assign(half + i, self.lens[half + i], next_b);
+            self.assign(i, next_a);
+            self.assign(half + i, next_b);
         }
         if N % 2 == 1 {
-            assign(N - 1, self.lens[N - 1], next_b);
+            self.assign(N - 1, next_b);
         }
+    }
+
+    /// Give `sym` the next codeword of its length (`next`: the next codeword of each
+    /// length), bit-reversed, and its packed entry.
+    #[inline(always)]
+    fn assign(&mut self, sym: usize, next: &mut [u32; 16]) {
+        let len = self.lens[sym];
+        let slot = &mut next[usize::from(len & 15)];
+        let rev = reverse16(*slot) >> (16 - u32::from(len & 15));
+        *slot += 1;
+        self.rev[sym] = rev as u16;
+        let total = u32::from(len) + symbol_extra_bits::<N>(sym);
+        self.packed[sym] = rev | u32::from(len) << 16 | total << 24;
     }
 
     /// [`Self::assign_codewords`] for the symbols that have a codeword only (on a page's
@@ -140,14 +145,7 @@ impl<const N: usize> Code<N> {
             next[len] = code;
         }
         for &sym in &used[..n] {
-            let sym = usize::from(sym);
-            let len = self.lens[sym] & 15;
-            let slot = &mut next[usize::from(len)];
-            let rev = reverse16(*slot) >> (16 - u32::from(len));
-            *slot += 1;
-            self.rev[sym] = rev as u16;
-            let total = u32::from(len) + symbol_extra_bits::<N>(sym);
-            self.packed[sym] = rev | u32::from(len) << 16 | total << 24;
+            self.assign(usize::from(sym), &mut next);
         }
     }
 
