@@ -77,18 +77,23 @@ fn size_class(c: &mut Compressor, page: &[u8], out: &mut [u8]) -> usize {
 
 /// Per size class: pages, each codec's time a page (fastest of `rounds`, page by page),
 /// and the class's share of pageflate's time.
-fn by_size(pages: &[&[u8]], level: Level, peer_name: &str, mut peer: Peer, rounds: usize) {
-    let mut ours = Compressor::new(level);
+fn by_size(
+    pages: &[&[u8]],
+    ours: &mut Compressor,
+    peer_name: &str,
+    peer: &mut Peer,
+    rounds: usize,
+) {
     let mut out = vec![0u8; 2 * PAGE];
     let classes: Vec<usize> = pages
         .iter()
-        .map(|p| size_class(&mut ours, p, &mut out))
+        .map(|p| size_class(ours, p, &mut out))
         .collect();
     let mut best = vec![(f64::MAX, f64::MAX); pages.len()];
     for _ in 0..rounds {
         for (p, b) in pages.iter().zip(best.iter_mut()) {
             let t = Instant::now();
-            std::hint::black_box(compress_page(&mut ours, p, &mut out));
+            std::hint::black_box(compress_page(ours, p, &mut out));
             let t_ours = t.elapsed().as_secs_f64();
             let t = Instant::now();
             std::hint::black_box(peer(p, &mut out));
@@ -147,30 +152,20 @@ fn main() {
         let file = std::env::var_os("PAGES_FILE");
         let chosen: Vec<usize> = match file.as_ref().map(std::fs::read_to_string) {
             Some(Ok(text)) => text.lines().map(|l| l.parse().unwrap()).collect(),
-            _ => (0..pages.len())
-                .filter(|&k| (lo..=hi).contains(&size_class(&mut ours, pages[k], &mut out)))
-                .collect(),
+            _ => {
+                let chosen: Vec<usize> = (0..pages.len())
+                    .filter(|&k| (lo..=hi).contains(&size_class(&mut ours, pages[k], &mut out)))
+                    .collect();
+                if let Some(file) = &file {
+                    let text: String = chosen.iter().map(|k| format!("{k}\n")).collect();
+                    std::fs::write(file, text).unwrap();
+                }
+                chosen
+            }
         };
-        if let Some(file) = file {
-            let text: String = chosen.iter().map(|k| format!("{k}\n")).collect();
-            std::fs::write(file, text).unwrap();
-        }
         pages = chosen.into_iter().map(|k| pages[k]).collect();
         eprintln!("{} pages in size classes {lo}..={hi}", pages.len());
     }
-    let total = (pages.len() * PAGE) as f64;
-    let mut run_ours = |out: &mut [u8]| -> usize {
-        pages
-            .iter()
-            .map(|p| match compress_page(&mut ours, p, out) {
-                PageEncoding::Compressed(n) => n,
-                PageEncoding::Raw => PAGE,
-            })
-            .sum()
-    };
-    let (peer_name, mut peer) = peer(level);
-    let mut run_peer =
-        |out: &mut [u8]| -> usize { pages.iter().map(|p| peer(p, out)).sum::<usize>() };
     if std::env::var_os("VERIFY").is_some() {
         let mut c = Compressor::new(level);
         let mut d = pageflate_core::inflate::Decompressor::new();
@@ -189,11 +184,23 @@ fn main() {
         }
         eprintln!("verified {} pages", pages.len());
     }
+    let (peer_name, mut peer) = peer(level);
     if std::env::var_os("BY_SIZE").is_some() {
-        let (peer_name, peer) = self::peer(level);
-        by_size(&pages, level, peer_name, peer, rounds);
+        by_size(&pages, &mut ours, peer_name, &mut peer, rounds);
         return;
     }
+    let total = (pages.len() * PAGE) as f64;
+    let mut run_ours = |out: &mut [u8]| -> usize {
+        pages
+            .iter()
+            .map(|p| match compress_page(&mut ours, p, out) {
+                PageEncoding::Compressed(n) => n,
+                PageEncoding::Raw => PAGE,
+            })
+            .sum()
+    };
+    let mut run_peer =
+        |out: &mut [u8]| -> usize { pages.iter().map(|p| peer(p, out)).sum::<usize>() };
     let (ours_bytes, peer_bytes) = (run_ours(&mut out), run_peer(&mut out));
     let (mut a, mut b, mut r) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
