@@ -32,6 +32,11 @@ command -v npm >/dev/null || missing+=(npm)
 command -v python3 >/dev/null || missing+=(python3)
 # ISA-L, a peer of `pageflate bench` (its test requires it; the main job does not).
 [ -e /usr/include/isa-l/igzip_lib.h ] || missing+=(libisal-dev)
+# Intel QPL, the bench's other Intel peer (scripts/fetch-qpl.sh): fetching and unpacking it
+# takes curl, xz and dpkg-deb; linking its static C++ archive takes libstdc++'s dev files.
+command -v curl >/dev/null || missing+=(curl)
+command -v xz >/dev/null || missing+=(xz-utils)
+[ -e "$(gcc -print-file-name=libstdc++.so 2>/dev/null)" ] || missing+=(g++)
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 # QEMU 10.0.2 for the real-migration tests: Debian's qemu-system-x86 from bookworm-backports,
@@ -46,6 +51,8 @@ if ! qemu-system-x86_64 --version 2>/dev/null | grep -q 'version 10\.0\.2'; then
   apt_install -t bookworm-backports --no-install-recommends qemu-system-x86
   qemu-system-x86_64 --version | head -n1
 fi
+
+bash scripts/fetch-qpl.sh
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "rustup target add wasm32-unknown-unknown"

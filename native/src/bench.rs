@@ -4,8 +4,10 @@
 //! Compress: ratio (compressed / original, a page that does not fit below 4 KiB counted as
 //! 4096 — QEMU sends it raw) and MB/s of input, for pageflate fast and dense, miniz_oxide
 //! level 1 (state reused), libdeflate level 1, zlib-rs level 1 with a 4 KiB window, ISA-L
-//! levels 0 and 1 with a 4 KiB window (when built with ISA-L, see [`isal_status`]), and zstd
-//! level 1 (context reused) — not deflate, a reference for ratio and speed.
+//! levels 0 and 1 with a 4 KiB window (when built with ISA-L, see [`isal_status`]), Intel
+//! QPL's software path in QEMU's mode (fixed Huffman) and with dynamic Huffman (when built
+//! with QPL, see [`qpl_status`]), and zstd level 1 (context reused) — not deflate, a
+//! reference for ratio and speed.
 //! Decompress: MB/s of output for every decoder on two page sets — pageflate fast output, and
 //! the QPL-format pages of a real QEMU qpl capture when one is given. Also the zero-page scan
 //! and memcpy, and optionally the end-to-end send → recv rate with 1 and 2 channels.
@@ -23,6 +25,8 @@ use std::time::Instant;
 
 #[cfg(pageflate_isal)]
 mod isal;
+#[cfg(pageflate_qpl)]
+mod qpl;
 
 const PAGE: usize = 4096;
 
@@ -33,6 +37,16 @@ pub fn isal_status() -> Result<(), &'static str> {
         Some(why) => Err(why),
         None => Ok(()),
     }
+}
+
+/// Whether this build measures Intel QPL, and if not, why: `Ok(version)` when built in
+/// (the C shim and Debian's `libqpl.a` linked by `build.rs`, see `scripts/fetch-qpl.sh`),
+/// else the reason `build.rs` recorded.
+pub fn qpl_status() -> Result<String, &'static str> {
+    #[cfg(pageflate_qpl)]
+    return Ok(qpl::version());
+    #[cfg(not(pageflate_qpl))]
+    Err(option_env!("PAGEFLATE_QPL_MISSING").unwrap_or("not built in"))
 }
 
 /// The CPU the figures come from, as Linux describes it: model name, vendor, family and
@@ -106,6 +120,42 @@ struct IsalDec(isal::IsalInflate);
 impl Decoder for IsalDec {
     fn name(&self) -> &'static str {
         "ISA-L"
+    }
+    fn decode(&mut self, data: &[u8], out: &mut [u8]) -> bool {
+        self.0.decode(data, out)
+    }
+}
+
+/// Intel QPL's software path with QEMU's job flags, fixed Huffman (what QEMU sends) or
+/// dynamic.
+#[cfg(pageflate_qpl)]
+struct Qpl {
+    job: qpl::QplJob,
+    dynamic: bool,
+}
+
+#[cfg(pageflate_qpl)]
+impl Codec for Qpl {
+    fn name(&self) -> &'static str {
+        if self.dynamic {
+            "Intel QPL, dynamic Huffman"
+        } else {
+            "Intel QPL, QEMU's mode (fixed Huffman)"
+        }
+    }
+    fn compress(&mut self, page: &[u8], out: &mut [u8]) -> Option<usize> {
+        // QEMU's multifd-qpl.c gives the job room for page_size - 1 bytes.
+        self.job.compress(page, &mut out[..PAGE - 1], self.dynamic)
+    }
+}
+
+#[cfg(pageflate_qpl)]
+struct QplDec(qpl::QplJob);
+
+#[cfg(pageflate_qpl)]
+impl Decoder for QplDec {
+    fn name(&self) -> &'static str {
+        "Intel QPL"
     }
     fn decode(&mut self, data: &[u8], out: &mut [u8]) -> bool {
         self.0.decode(data, out)
@@ -296,6 +346,12 @@ pub fn run(
             codecs.push(Box::new(Isal(c, name)));
         }
     }
+    #[cfg(pageflate_qpl)]
+    for dynamic in [false, true] {
+        if let Some(job) = qpl::QplJob::new() {
+            codecs.push(Box::new(Qpl { job, dynamic }));
+        }
+    }
     if let Ok(z) = zstd::bulk::Compressor::new(1) {
         codecs.push(Box::new(Zstd(z)));
     }
@@ -351,6 +407,10 @@ pub fn run(
     #[cfg(pageflate_isal)]
     if let Some(d) = isal::IsalInflate::new() {
         decoders.push(Box::new(IsalDec(d)));
+    }
+    #[cfg(pageflate_qpl)]
+    if let Some(job) = qpl::QplJob::new() {
+        decoders.push(Box::new(QplDec(job)));
     }
     let mut sets: Vec<(&str, Vec<&[u8]>)> = vec![(
         "pageflate fast output",
@@ -416,6 +476,10 @@ pub fn run(
         "cpu": cpu_description(),
         "isal": match isal_status() {
             Ok(()) => "built in".to_string(),
+            Err(why) => why.to_string(),
+        },
+        "qpl": match qpl_status() {
+            Ok(version) => format!("built in ({version})"),
             Err(why) => why.to_string(),
         },
         "compress": compress,
@@ -538,13 +602,13 @@ pub fn render(r: &Value) -> String {
     }
     let _ = writeln!(
         o,
-        "\ncompress (each page on its own)        ratio      MB/s"
+        "\ncompress (each page on its own)            ratio      MB/s"
     );
     let rows = r["compress"].as_array().cloned().unwrap_or_default();
     for c in &rows {
         let _ = writeln!(
             o,
-            "  {:<36} {:>6.4} {:>9.0}",
+            "  {:<40} {:>6.4} {:>9.0}",
             c["codec"].as_str().unwrap_or(""),
             c["ratio"].as_f64().unwrap_or(0.0),
             c["mb_per_s"].as_f64().unwrap_or(0.0)
@@ -572,6 +636,19 @@ pub fn render(r: &Value) -> String {
     }
     if let Some(why) = r["isal"].as_str().filter(|s| *s != "built in") {
         let _ = writeln!(o, "  ISA-L: {why}");
+    }
+    match r["qpl"].as_str() {
+        Some(s) if s.starts_with("built in") => {
+            let version = s.trim_start_matches("built in (").trim_end_matches(')');
+            let _ = writeln!(
+                o,
+                "  (Intel QPL {version}, software path: what QEMU runs without an IAA device)"
+            );
+        }
+        Some(why) => {
+            let _ = writeln!(o, "  Intel QPL: {why}");
+        }
+        None => {}
     }
     let _ = writeln!(
         o,

@@ -437,11 +437,17 @@ fn bench_measures_every_codec_and_decoder_in_one_run() {
         r["isal"], "built in",
         "the ISA-L peer is missing: install libisal-dev (scripts/setup.sh does) and rebuild"
     );
+    // So is Intel QPL, what QEMU runs: scripts/setup.sh fetches it (scripts/fetch-qpl.sh).
+    assert!(
+        r["qpl"].as_str().is_some_and(|s| s.starts_with("built in (")),
+        "the Intel QPL peer is missing ({}): run scripts/fetch-qpl.sh (scripts/setup.sh does) and rebuild",
+        r["qpl"]
+    );
     let compress = r["compress"].as_array().unwrap();
     assert_eq!(
         compress.len(),
-        8,
-        "pageflate ×2, miniz_oxide, libdeflate, zlib-rs, ISA-L ×2, zstd"
+        10,
+        "pageflate ×2, miniz_oxide, libdeflate, zlib-rs, ISA-L ×2, QPL ×2, zstd"
     );
     let ratio = |name: &str| {
         compress.iter().find(|c| c["codec"] == name).unwrap()["ratio"]
@@ -450,12 +456,14 @@ fn bench_measures_every_codec_and_decoder_in_one_run() {
     };
     assert!(ratio("pageflate dense") < ratio("pageflate fast"));
     assert!(ratio("pageflate fast") < 0.6 && ratio("libdeflate level 1") < 0.6);
+    // QEMU's mode is fixed Huffman; the dynamic row really builds codes.
+    assert!(ratio("Intel QPL, dynamic Huffman") < ratio("Intel QPL, QEMU's mode (fixed Huffman)"));
     // Every peer compressed the pages (a peer that failed on all would count each as 4096).
     for c in compress {
         assert!(c["ratio"].as_f64().unwrap() < 0.6, "{c}");
     }
     let dec = r["decompress"].as_array().unwrap();
-    assert_eq!(dec.len(), 10, "5 decoders × 2 page sets");
+    assert_eq!(dec.len(), 12, "6 decoders × 2 page sets");
     for d in dec {
         assert_eq!(d["all_decoded"], true, "{d}");
         assert!(d["mb_per_s"].as_f64().unwrap() > 1.0);
