@@ -126,6 +126,93 @@ impl Decoder for IsalDec {
     }
 }
 
+/// What [`qpl_interop`] checked: pages in each direction, and how many of them were sent
+/// raw instead (did not fit below a page, so there was nothing to decode).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct QplInterop {
+    /// QPL (QEMU's mode: fixed Huffman) compressed, pageflate decoded.
+    pub qpl_fixed_to_pageflate: usize,
+    /// QPL with dynamic Huffman compressed, pageflate decoded.
+    pub qpl_dynamic_to_pageflate: usize,
+    /// pageflate's fast level compressed, QPL decoded (what a QEMU destination runs).
+    pub pageflate_fast_to_qpl: usize,
+    /// pageflate's dense level compressed, QPL decoded.
+    pub pageflate_dense_to_qpl: usize,
+    /// Pages a codec sent raw, over all four directions.
+    pub raw: usize,
+}
+
+/// Check that Intel QPL's software path and pageflate read each other's pages: every
+/// page of `pages` compressed by QPL (fixed and dynamic Huffman) decodes with pageflate to
+/// the same bytes, and every page pageflate compresses (fast and dense) decodes with QPL's
+/// own decoder — the one QEMU's qpl receiver calls — to the same bytes. `Err` names the
+/// first page and direction that failed, or why QPL is not built in.
+pub fn qpl_interop(pages: &[&[u8]]) -> Result<QplInterop, String> {
+    #[cfg(not(pageflate_qpl))]
+    {
+        let _ = pages;
+        Err(format!(
+            "Intel QPL {}",
+            qpl_status().err().unwrap_or("not built in")
+        ))
+    }
+    #[cfg(pageflate_qpl)]
+    {
+        let no_job = || "Intel QPL could not set up a job".to_string();
+        let mut job = qpl::QplJob::new().ok_or_else(no_job)?;
+        let mut ours = Decompressor::new();
+        let mut levels = [Compressor::new(Level::Fast), Compressor::new(Level::Dense)];
+        let (mut packed, mut page) = (vec![0u8; PAGE], vec![0u8; PAGE]);
+        let mut seen = QplInterop::default();
+        for (n, original) in pages.iter().enumerate() {
+            if original.len() != PAGE {
+                return Err(format!("page {n} is {} bytes, not {PAGE}", original.len()));
+            }
+            for dynamic in [false, true] {
+                let Some(len) = job.compress(original, &mut packed[..PAGE - 1], dynamic) else {
+                    seen.raw += 1;
+                    continue;
+                };
+                let decoded = decompress_page(
+                    &mut ours,
+                    &packed[..len],
+                    &mut page,
+                    InflateOptions::STANDARD,
+                );
+                if decoded.is_err() || page != *original {
+                    return Err(format!(
+                        "page {n}: QPL's {} output does not decode to the page with pageflate ({decoded:?})",
+                        if dynamic { "dynamic" } else { "fixed" }
+                    ));
+                }
+                if dynamic {
+                    seen.qpl_dynamic_to_pageflate += 1;
+                } else {
+                    seen.qpl_fixed_to_pageflate += 1;
+                }
+            }
+            for (level, c) in levels.iter_mut().enumerate() {
+                let PageEncoding::Compressed(len) = compress_page(c, original, &mut packed) else {
+                    seen.raw += 1;
+                    continue;
+                };
+                if !job.decode(&packed[..len], &mut page) || page != *original {
+                    return Err(format!(
+                        "page {n}: pageflate's {} output does not decode to the page with QPL",
+                        if level == 0 { "fast" } else { "dense" }
+                    ));
+                }
+                if level == 0 {
+                    seen.pageflate_fast_to_qpl += 1;
+                } else {
+                    seen.pageflate_dense_to_qpl += 1;
+                }
+            }
+        }
+        Ok(seen)
+    }
+}
+
 /// Intel QPL's software path with QEMU's job flags, fixed Huffman (what QEMU sends) or
 /// dynamic.
 #[cfg(pageflate_qpl)]
