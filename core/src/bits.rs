@@ -438,53 +438,16 @@ impl<'a> BitWriter<'a> {
     }
 
     /// [`Self::put_wide`] the bits `bits_of` gives for each of `items` in turn (each at
-    /// most 56 bits). The writer's state is held in locals while 8 bytes of room remain, so
+    /// most 56 bits). The writer's state is held in locals while 16 bytes of room remain, so
     /// the loop carries it in registers instead of through memory.
+    ///
+    /// Items go two at a time: when a pair's bits fit one put (at most 56 together, as two
+    /// literals or a literal and a short match do), they go in one, so the writer's serial
+    /// chain through its bit count (shift, or, add, shift: the bound on a token writer's
+    /// speed) runs once for the pair instead of once per item. A pair that does not fit
+    /// (two long-distance matches) takes two puts.
     #[inline(always)]
     pub(crate) fn put_each<T: Copy>(
-        &mut self,
-        items: &[T],
-        mut bits_of: impl FnMut(T) -> (u64, u32),
-    ) {
-        let out = &mut *self.out;
-        let (mut pos, mut buf, mut count) = (self.pos, self.buf, self.count);
-        let mut done = 0;
-        // Tested against the last position an 8-byte store may start at; the store's
-        // own two tests follow from it (a `pos..pos + 8` range would add a wrap test).
-        let last_store = out.len().checked_sub(8);
-        for &item in items {
-            if last_store.is_none_or(|last| pos > last) {
-                break;
-            }
-            let Some(dst) = out.get_mut(pos..).and_then(|r| r.first_chunk_mut::<8>()) else {
-                break;
-            };
-            let (bits, n) = bits_of(item);
-            debug_assert!(n <= 56);
-            buf |= bits << count;
-            count += n;
-            // As in `flush_bytes`: store 8 bytes, keep the bits of the last partial one.
-            *dst = buf.to_le_bytes();
-            let bytes = count / 8;
-            pos += bytes as usize;
-            buf >>= 8 * bytes;
-            count &= 7;
-            done += 1;
-        }
-        (self.pos, self.buf, self.count) = (pos, buf, count);
-        for &item in &items[done..] {
-            let (bits, n) = bits_of(item);
-            self.put_wide(bits, n);
-        }
-    }
-
-    /// [`Self::put_each`] two items at a time: when a pair's bits fit one put (at most 56
-    /// together, as two literals or a literal and a short match do), they go in one, so
-    /// the writer's serial chain through its bit count (shift, or, add, shift: the bound
-    /// on a token writer's speed) runs once for the pair instead of once per item. A pair
-    /// that does not fit (two long-distance matches) takes two puts.
-    #[inline(always)]
-    pub(crate) fn put_each_paired<T: Copy>(
         &mut self,
         items: &[T],
         mut bits_of: impl FnMut(T) -> (u64, u32),
@@ -687,13 +650,13 @@ mod tests {
         }
     }
 
-    /// `put_each` and `put_each_paired` over random items (odd and even counts, pairs
-    /// both within and past 56 bits, after a first put that leaves 0..=7 bits buffered),
-    /// into buffers of every size around the output's length: the same bytes as the
-    /// bit-by-bit reference, overflow exactly when they do not fit, nothing written past
-    /// the buffer. Fails if a pair's second item lands at the wrong offset.
+    /// `put_each` over random items (odd and even counts, pairs both within and past 56
+    /// bits, after a first put that leaves 0..=7 bits buffered), into buffers of every
+    /// size around the output's length: the same bytes as the bit-by-bit reference,
+    /// overflow exactly when they do not fit, nothing written past the buffer. Fails if a
+    /// pair's second item lands at the wrong offset.
     #[test]
-    fn put_each_and_its_paired_form_match_a_bit_by_bit_reference() {
+    fn put_each_matches_a_bit_by_bit_reference() {
         let mut next = xorshift(0xD1B5_4A32_D192_ED03);
         let mut pairs_past_56 = 0;
         for _ in 0..60 {
@@ -719,25 +682,19 @@ mod tests {
             }
             let expect = to_bytes(&bits);
             let lead_bits = (0..lead).fold(0u32, |v, i| v | u32::from(i % 3 == 0) << i);
-            for paired in [false, true] {
-                for size in expect.len().saturating_sub(20)..expect.len() + 20 {
-                    let mut out = vec![0xAAu8; size + 16];
-                    let (buf, guard) = out.split_at_mut(size);
-                    let mut w = BitWriter::new(buf);
-                    w.put(lead_bits, lead);
-                    if paired {
-                        w.put_each_paired(&items, |item| item);
-                    } else {
-                        w.put_each(&items, |item| item);
-                    }
-                    let got = w.finish();
-                    assert!(guard.iter().all(|&b| b == 0xAA), "wrote past the buffer");
-                    if size >= expect.len() {
-                        assert_eq!(got, Some(expect.len()), "paired {paired}, room {size}");
-                        assert_eq!(&out[..expect.len()], &expect[..], "paired {paired}");
-                    } else {
-                        assert_eq!(got, None, "{} bytes cannot fit in {size}", expect.len());
-                    }
+            for size in expect.len().saturating_sub(20)..expect.len() + 20 {
+                let mut out = vec![0xAAu8; size + 16];
+                let (buf, guard) = out.split_at_mut(size);
+                let mut w = BitWriter::new(buf);
+                w.put(lead_bits, lead);
+                w.put_each(&items, |item| item);
+                let got = w.finish();
+                assert!(guard.iter().all(|&b| b == 0xAA), "wrote past the buffer");
+                if size >= expect.len() {
+                    assert_eq!(got, Some(expect.len()), "room {size}");
+                    assert_eq!(&out[..expect.len()], &expect[..]);
+                } else {
+                    assert_eq!(got, None, "{} bytes cannot fit in {size}", expect.len());
                 }
             }
         }

@@ -825,7 +825,7 @@ fn write_tokens(
     dist: &Code<NUM_DIST>,
 ) {
     let dist = dist_slots(dist);
-    w.put_each_paired(tokens, |t| token_bits(t, &litlen.packed, &dist));
+    w.put_each(tokens, |t| token_bits(t, &litlen.packed, &dist));
     w.put(u32::from(litlen.rev[EOB]), u32::from(litlen.lens[EOB]));
 }
 
@@ -1127,7 +1127,7 @@ impl BlockWriter {
             return Err(CodesError::MissingLitLen(EOB));
         }
         let dist = dist_slots(&self.dist);
-        w.put_each_paired(tokens, |t| token_bits(t, &self.litlen.packed, &dist));
+        w.put_each(tokens, |t| token_bits(t, &self.litlen.packed, &dist));
         if append_eob {
             w.put(
                 u32::from(self.litlen.rev[EOB]),
