@@ -46,6 +46,22 @@ void pf_qpl_job_free(void *job) {
 	}
 }
 
+/*
+ * Set up `job` for one page as QEMU's multifd-qpl.c prepares both its compress and its
+ * decompress jobs: the whole input, FIRST | LAST | OMIT_VERIFY, level 1 (the default, the
+ * only one QEMU uses).
+ */
+static void prepare(qpl_job *job, qpl_operation op, const uint8_t *in, uint32_t in_len,
+		    uint8_t *out, uint32_t out_len) {
+	job->op = op;
+	job->level = qpl_default_level;
+	job->next_in_ptr = (uint8_t *)in;
+	job->available_in = in_len;
+	job->next_out_ptr = out;
+	job->available_out = out_len;
+	job->flags = QPL_FLAG_FIRST | QPL_FLAG_LAST | QPL_FLAG_OMIT_VERIFY;
+}
+
 /* QPL's version string, e.g. "1.9.0". */
 const char *pf_qpl_version(void) { return qpl_get_library_version(); }
 
@@ -57,13 +73,7 @@ const char *pf_qpl_version(void) { return qpl_get_library_version(); }
 uint32_t pf_qpl_compress(void *job_ptr, const uint8_t *in, uint32_t in_len, uint8_t *out,
 			 uint32_t out_cap, int dynamic) {
 	qpl_job *job = job_ptr;
-	job->op = qpl_op_compress;
-	job->level = qpl_default_level;
-	job->next_in_ptr = (uint8_t *)in;
-	job->available_in = in_len;
-	job->next_out_ptr = out;
-	job->available_out = out_cap;
-	job->flags = QPL_FLAG_FIRST | QPL_FLAG_LAST | QPL_FLAG_OMIT_VERIFY;
+	prepare(job, qpl_op_compress, in, in_len, out, out_cap);
 	if (dynamic)
 		job->flags |= QPL_FLAG_DYNAMIC_HUFFMAN;
 	if (qpl_execute_job(job) != QPL_STS_OK)
@@ -72,18 +82,12 @@ uint32_t pf_qpl_compress(void *job_ptr, const uint8_t *in, uint32_t in_len, uint
 }
 
 /*
- * Decode the raw deflate stream `in` into exactly `out_len` bytes: 1 on success. The job
- * as QEMU's receiver prepares it (the same flags as for compression).
+ * Decode the raw deflate stream `in` into exactly `out_len` bytes: 1 on success.
  */
 int pf_qpl_decompress(void *job_ptr, const uint8_t *in, uint32_t in_len, uint8_t *out,
 		      uint32_t out_len) {
 	qpl_job *job = job_ptr;
-	job->op = qpl_op_decompress;
-	job->next_in_ptr = (uint8_t *)in;
-	job->available_in = in_len;
-	job->next_out_ptr = out;
-	job->available_out = out_len;
-	job->flags = QPL_FLAG_FIRST | QPL_FLAG_LAST | QPL_FLAG_OMIT_VERIFY;
+	prepare(job, qpl_op_decompress, in, in_len, out, out_len);
 	if (qpl_execute_job(job) != QPL_STS_OK)
 		return 0;
 	return job->total_out == out_len;
