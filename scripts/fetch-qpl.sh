@@ -23,27 +23,41 @@ if [ -e "$DEST/lib/libqpl.a" ] && [ -e "$DEST/include/qpl/qpl.h" ]; then
   exit 0
 fi
 
-mirror=$(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+configured=$(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
          | grep -v security | head -n1 | tr -d ' ' || true)
-mirror=${mirror:-http://deb.debian.org/debian}
-mirror=${mirror%/}
+configured=${configured%/}
+# The machine's own mirror first; Debian's main one too, in case that mirror carries no
+# unstable.
+mirrors=()
+[ -n "$configured" ] && mirrors+=("$configured")
+[ "$configured" != http://deb.debian.org/debian ] && mirrors+=(http://deb.debian.org/debian)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-file=$PINNED_FILE
-sha=$PINNED_SHA256
-if ! curl -fsS -m 300 -o "$work/qpl.deb" "$mirror/$file" 2>/dev/null; then
-  say "$mirror/$file is gone; looking up unstable's current libqpl-dev"
-  curl -fsS -m 300 -o "$work/Packages.xz" "$mirror/dists/sid/main/binary-amd64/Packages.xz"
+# Fetch the pinned package from `$1`; if it is gone, the one unstable's index lists now.
+# Sets `file` and `sha`; fails if the mirror has neither.
+fetch_from() {
+  local mirror=$1 entry
+  file=$PINNED_FILE
+  sha=$PINNED_SHA256
+  curl -fsS -m 300 -o "$work/qpl.deb" "$mirror/$file" 2>/dev/null && return 0
+  say "$mirror/$file is not there; looking up unstable's current libqpl-dev"
+  curl -fsS -m 300 -o "$work/Packages.xz" "$mirror/dists/sid/main/binary-amd64/Packages.xz" || return 1
   entry=$(xz -dc "$work/Packages.xz" | awk '/^Package: libqpl-dev$/,/^$/')
   file=$(printf '%s\n' "$entry" | sed -n 's/^Filename: //p')
   sha=$(printf '%s\n' "$entry" | sed -n 's/^SHA256: //p')
-  if [ -z "$file" ] || [ -z "$sha" ]; then
-    echo "fetch-qpl: Debian unstable lists no libqpl-dev on $mirror" >&2
-    exit 1
-  fi
+  [ -n "$file" ] && [ -n "$sha" ] || { say "unstable on $mirror lists no libqpl-dev"; return 1; }
   curl -fsS -m 300 -o "$work/qpl.deb" "$mirror/$file"
+}
+
+fetched=
+for mirror in "${mirrors[@]}"; do
+  if fetch_from "$mirror"; then fetched=1; break; fi
+done
+if [ -z "$fetched" ]; then
+  echo "fetch-qpl: no Debian mirror served libqpl-dev (tried: ${mirrors[*]})" >&2
+  exit 1
 fi
 echo "$sha  $work/qpl.deb" | sha256sum -c --quiet - || {
   echo "fetch-qpl: $file does not match its SHA-256 $sha" >&2
