@@ -43,7 +43,8 @@ fetch_from() {
   sha=$PINNED_SHA256
   curl -fsS -m 300 -o "$work/qpl.deb" "$mirror/$file" 2>/dev/null && return 0
   say "$mirror/$file is not there; looking up unstable's current libqpl-dev"
-  curl -fsS -m 300 -o "$work/Packages.xz" "$mirror/dists/sid/main/binary-amd64/Packages.xz" || return 1
+  curl -fsS -m 300 -o "$work/Packages.xz" "$mirror/dists/sid/main/binary-amd64/Packages.xz" 2>/dev/null \
+    || { say "$mirror has no index of unstable"; return 1; }
   entry=$(xz -dc "$work/Packages.xz" | awk '/^Package: libqpl-dev$/,/^$/')
   file=$(printf '%s\n' "$entry" | sed -n 's/^Filename: //p')
   sha=$(printf '%s\n' "$entry" | sed -n 's/^SHA256: //p')
