@@ -5,7 +5,6 @@
 //!
 //! `cargo run --release -p pageflate --example dense_stats`
 
-use pageflate::multifd::zero::is_zero;
 use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
 use pageflate_core::page::{compress_page, PageEncoding};
@@ -15,11 +14,7 @@ mod common;
 fn main() {
     let path = common::shared_with("corpus").join("corpus/guest-ram-a-64M.bin.zst");
     let ram = SourceRam::open(&path, 4096).unwrap();
-    let pages: Vec<&[u8]> = ram.blocks[0]
-        .bytes()
-        .chunks_exact(4096)
-        .filter(|p| !is_zero(p))
-        .collect();
+    let pages = common::nonzero_pages(&ram, 4096);
     let mut c = Compressor::new(Level::Dense);
     let mut out = vec![0u8; 8192];
     let (mut lits, mut matches, mut mlen, mut comp, mut raw, mut hdr) =

@@ -137,11 +137,7 @@ fn main() {
     let only_ours = args.next().is_some();
     let path = common::shared_with("corpus").join("corpus/guest-ram-a-64M.bin.zst");
     let ram = SourceRam::open(&path, PAGE).unwrap();
-    let mut pages: Vec<&[u8]> = ram.blocks[0]
-        .bytes()
-        .chunks_exact(PAGE)
-        .filter(|p| p.iter().any(|&b| b != 0))
-        .collect();
+    let mut pages = common::nonzero_pages(&ram, PAGE);
     let mut ours = Compressor::new(level);
     let mut out = vec![0u8; 2 * PAGE];
     if let Ok(range) = std::env::var("SIZE_CLASS") {

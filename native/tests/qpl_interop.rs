@@ -8,7 +8,6 @@
 mod common;
 
 use pageflate::bench::qpl_interop;
-use pageflate::multifd::zero::is_zero;
 use pageflate::ram::SourceRam;
 
 #[test]
@@ -16,11 +15,7 @@ fn qpl_and_pageflate_decode_each_others_pages() {
     let path =
         common::shared_with("captures/qpl-2ch/ram.bin.zst").join("captures/qpl-2ch/ram.bin.zst");
     let ram = SourceRam::open(&path, 4096).unwrap();
-    let pages: Vec<&[u8]> = ram.blocks[0]
-        .bytes()
-        .chunks_exact(4096)
-        .filter(|p| !is_zero(p))
-        .collect();
+    let pages = common::nonzero_pages(&ram, 4096);
     assert!(pages.len() > 1000, "{} non-zero pages", pages.len());
     let seen = qpl_interop(&pages).unwrap_or_else(|e| panic!("{e}"));
     // Most pages of a guest compress, in every direction.

@@ -20,3 +20,14 @@ pub fn shared_with(needed: &str) -> PathBuf {
 pub fn shared() -> PathBuf {
     shared_with("captures")
 }
+
+/// The non-zero pages of a guest-memory image's first block, in order: the pages a
+/// migration compresses (zero pages go as flags alone).
+#[allow(dead_code)] // not every test file uses it
+pub fn nonzero_pages(ram: &pageflate::ram::SourceRam, page_size: usize) -> Vec<&[u8]> {
+    ram.blocks[0]
+        .bytes()
+        .chunks_exact(page_size)
+        .filter(|p| !pageflate::multifd::zero::is_zero(p))
+        .collect()
+}
