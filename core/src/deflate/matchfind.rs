@@ -414,10 +414,11 @@ impl MatchFinder {
         p: &LazyParams,
         word: u32,
         mut stamp: u32,
+        beat: usize,
     ) -> (usize, usize) {
         let base = self.base;
         let max = (end - i).min(MAX_MATCH);
-        let mut best = (0usize, 0usize);
+        let mut best = (beat, 0usize);
         if max < MIN_HASHED_MATCH {
             return best;
         }
@@ -484,13 +485,14 @@ impl LazyFinder for MatchFinder {
         i: usize,
         end: usize,
         p: &LazyParams,
+        beat: usize,
     ) -> (usize, usize) {
         let word = read_u32(data, i);
         let h = hash4(word);
         let head = self.head[h];
         self.prev[i % WINDOW] = head;
         self.head[h] = self.base + i as u32;
-        self.search_chain(data, i, end, p, word, head)
+        self.search_chain(data, i, end, p, word, head, beat)
     }
 }
 
@@ -500,13 +502,16 @@ pub(crate) trait LazyFinder {
     /// Index position `i` (its 4 bytes must be readable).
     fn insert(&mut self, data: &[u8], i: usize);
     /// Index position `i` and return the longest match (length, distance) among the
-    /// candidates the finder holds for it within `end`, or a length below 4 if none.
+    /// candidates the finder holds for it within `end` if it is longer than `beat`;
+    /// otherwise `(beat, 0)` (with `beat` 0: a length below 4 if none). Candidates that
+    /// cannot beat it are rejected on one byte, without measuring their length.
     fn insert_and_search(
         &mut self,
         data: &[u8],
         i: usize,
         end: usize,
         p: &LazyParams,
+        beat: usize,
     ) -> (usize, usize);
 }
 
@@ -600,11 +605,12 @@ impl LazyFinder for PageBuckets {
         i: usize,
         end: usize,
         p: &LazyParams,
+        beat: usize,
     ) -> (usize, usize) {
         let word = read_u32(data, i);
         let entries = self.push(word, i);
         let max = (end - i).min(MAX_MATCH);
-        let mut best = (0usize, 0usize);
+        let mut best = (beat, 0usize);
         if max < MIN_HASHED_MATCH {
             return best;
         }
@@ -653,7 +659,7 @@ pub(crate) fn lazy<C: LazyFinder, S: TokenSink>(
     while i < hash_end && (i < stop || pending.is_some()) && !sink.is_full() {
         let (len, dist) = match pending.take() {
             Some(m) => m,
-            None => finder.insert_and_search(data, i, end, p),
+            None => finder.insert_and_search(data, i, end, p, 0),
         };
         if len < MIN_HASHED_MATCH {
             sink.literal(data[i]);
@@ -673,7 +679,7 @@ pub(crate) fn lazy<C: LazyFinder, S: TokenSink>(
         misses = 0;
         let mut inserted_to = i + 1;
         if len < p.lazy_below && i + 1 < hash_end {
-            let next = finder.insert_and_search(data, i + 1, end, p);
+            let next = finder.insert_and_search(data, i + 1, end, p, len);
             inserted_to = i + 2;
             if next.0 > len {
                 sink.literal(data[i]);

@@ -85,13 +85,22 @@ impl PaddedPage {
 
 impl PageBuckets {
     /// The longest match of position `i` of a padded page among the two candidates its
-    /// slot held (the same search as the generic parser's).
+    /// slot held, if longer than `beat` (the same search as the generic parser's). The
+    /// lazy step passes the current match's length: a candidate that cannot beat it is
+    /// rejected on the byte at that offset, without measuring its length (+1.5 % in
+    /// `encode_ab`, same output).
     #[inline(always)]
-    fn search_padded(&mut self, page: &PaddedPage, i: usize, p: &LazyParams) -> (usize, usize) {
+    fn search_padded(
+        &mut self,
+        page: &PaddedPage,
+        i: usize,
+        p: &LazyParams,
+        beat: usize,
+    ) -> (usize, usize) {
         let word = page.u32_at(i);
         let entries = self.push(word, i);
         let max = (PAGE_4K - i).min(MAX_MATCH);
-        let mut best = (0usize, 0usize);
+        let mut best = (beat, 0usize);
         for entry in [entries & 0xffff, entries >> 16] {
             // Empty, or from an earlier page (and so is the older one).
             let cand = self.position(entry);
@@ -135,7 +144,7 @@ impl PageBuckets {
         while i < hash_end && (i < stop || pending.is_some()) && !sink.is_full() {
             let (len, dist) = match pending.take() {
                 Some(m) => m,
-                None => self.search_padded(page, i, p),
+                None => self.search_padded(page, i, p, 0),
             };
             if len < MIN_HASHED_MATCH {
                 sink.literal(page.byte(i));
@@ -153,7 +162,7 @@ impl PageBuckets {
             misses = 0;
             let mut inserted_to = i + 1;
             if len < p.lazy_below && i + 1 < hash_end {
-                let next = self.search_padded(page, i + 1, p);
+                let next = self.search_padded(page, i + 1, p, len);
                 inserted_to = i + 2;
                 if next.0 > len {
                     sink.literal(page.byte(i));
