@@ -334,7 +334,13 @@ pub const MAX_BUILD_SYMBOLS: usize = 288;
 /// clamping only merges ties between absurdly frequent symbols).
 const MAX_KEY_FREQ: u32 = (1 << 23) - 1;
 
-/// Compute length-limited Huffman code lengths for `freqs` into `lens` (same length).
+/// How many symbols of a code have each codeword length (index 0 unused, always 0):
+/// what canonical codeword assignment starts from (RFC 1951 §3.2.2, `bl_count`).
+pub type LengthCounts = [u16; MAX_CODEWORD_LEN + 1];
+
+/// Compute length-limited Huffman code lengths for `freqs` into `lens` (same length),
+/// none longer than `max_len` (at most [`MAX_CODEWORD_LEN`]; `freqs` may have at most
+/// `2^max_len` used symbols); returns how many symbols got each length.
 ///
 /// Optimal lengths come from Moffat and Katajainen's in-place algorithm over the used
 /// symbols sorted by frequency; if the longest exceeds `max_len`, lengths are clamped and
@@ -342,37 +348,48 @@ const MAX_KEY_FREQ: u32 = (1 << 23) - 1;
 /// zlib's repair), then reassigned so rarer symbols keep longer codewords. At least two
 /// symbols get a codeword whenever any does, so the code is complete (IAA and strict
 /// decoders accept it); a lone used symbol is paired with an unused neighbour.
-pub fn build_code_lengths(freqs: &[u32], max_len: u32, lens: &mut [u8]) {
+///
+/// The counts come from the construction itself (the leaves it places at each depth), so
+/// a caller assigning codewords need not count them again: a count loop over the lengths
+/// increments the same few counters back to back, a chain through memory.
+pub fn build_code_lengths(freqs: &[u32], max_len: u32, lens: &mut [u8]) -> LengthCounts {
+    let max_len = max_len.min(MAX_CODEWORD_LEN as u32);
     let n = freqs.len().min(MAX_BUILD_SYMBOLS).min(lens.len());
     lens[..n].fill(0);
+    let mut counts = [0u16; MAX_CODEWORD_LEN + 1];
     let mut keys = [0u32; MAX_BUILD_SYMBOLS];
     let used = sort_by_frequency(&freqs[..n], &mut keys);
     if used == 0 {
-        return;
+        return counts;
     }
     if used == 1 {
         let sym = (keys[0] & 0x1ff) as usize;
         let other = if sym == 0 { 1 } else { sym - 1 };
         lens[sym] = 1;
+        counts[1] = 1;
         if other < n {
             lens[other] = 1;
+            counts[1] = 2;
         }
-        return;
+        return counts;
     }
     let keys = &keys[..used];
     let mut work = [0u32; MAX_BUILD_SYMBOLS];
     for (w, &k) in work.iter_mut().zip(keys.iter()) {
         *w = k >> 9;
     }
-    minimum_redundancy(&mut work[..used]);
+    let mut depth_counts = minimum_redundancy(&mut work[..used]);
     // work[i] is now the length of order[i]; the rarest symbols (low i) are the longest.
-    let longest = work[0];
-    if longest > max_len {
-        limit_lengths(&mut work[..used], max_len);
+    if work[0] > max_len {
+        limit_lengths(&mut work[..used], max_len, &mut depth_counts);
     }
     for (&k, &len) in keys.iter().zip(work.iter()) {
         lens[(k & 0x1ff) as usize] = len as u8;
     }
+    for (c, &d) in counts.iter_mut().zip(&depth_counts).skip(1) {
+        *c = d as u16;
+    }
+    counts
 }
 
 /// Frequencies below this are sorted by counting; the rest (a block's few frequent
@@ -417,8 +434,13 @@ fn sort_by_frequency(freqs: &[u32], keys: &mut [u32; MAX_BUILD_SYMBOLS]) -> usiz
     used
 }
 
-/// Moffat–Katajainen: turn ascending frequencies into optimal code lengths, in place.
-fn minimum_redundancy(a: &mut [u32]) {
+/// Deepest level [`minimum_redundancy`] counts on its own; deeper leaves (a tree no
+/// deflate code may have, so one [`limit_lengths`] flattens) count here.
+const DEEPEST_COUNTED: usize = 32;
+
+/// Moffat–Katajainen: turn ascending frequencies into optimal code lengths, in place;
+/// returns how many leaves sit at each depth (those below [`DEEPEST_COUNTED`] at it).
+fn minimum_redundancy(a: &mut [u32]) -> [u32; DEEPEST_COUNTED + 1] {
     let n = a.len();
     // Phase 1: build the tree; internal nodes' weights, then parent pointers.
     a[0] += a[1];
@@ -447,6 +469,7 @@ fn minimum_redundancy(a: &mut [u32]) {
         a[next] = a[a[next] as usize] + 1;
     }
     // Phase 3: leaf depths, deepest first from the low end.
+    let mut leaves = [0u32; DEEPEST_COUNTED + 1];
     let (mut avail, mut used, mut depth) = (1i64, 0i64, 0u32);
     let mut root = n as i64 - 2;
     let mut next = n as i64 - 1;
@@ -455,6 +478,7 @@ fn minimum_redundancy(a: &mut [u32]) {
             used += 1;
             root -= 1;
         }
+        leaves[(depth as usize).min(DEEPEST_COUNTED)] += (avail - used) as u32;
         while avail > used {
             a[next as usize] = depth;
             next -= 1;
@@ -464,16 +488,18 @@ fn minimum_redundancy(a: &mut [u32]) {
         depth += 1;
         used = 0;
     }
+    leaves
 }
 
 /// Clamp lengths (ascending-frequency order, so descending length) to `max_len` and repair
-/// the Kraft sum, keeping longer codewords on rarer symbols.
-fn limit_lengths(lens: &mut [u32], max_len: u32) {
-    let mut count = [0u32; 33];
-    for &l in lens.iter() {
-        count[l.min(max_len) as usize] += 1;
-    }
+/// the Kraft sum, keeping longer codewords on rarer symbols. `count` holds how many
+/// leaves have each length (those deeper than it can index at its last entry) and is
+/// left holding the repaired counts.
+fn limit_lengths(lens: &mut [u32], max_len: u32, count: &mut [u32; DEEPEST_COUNTED + 1]) {
     let max = max_len as usize;
+    let deeper: u32 = count[max + 1..].iter().sum();
+    count[max + 1..].fill(0);
+    count[max] += deeper;
     let mut kraft: u64 = (1..=max).map(|l| u64::from(count[l]) << (max - l)).sum();
     while kraft > 1u64 << max {
         // Move one codeword from the deepest level up... by splitting a shorter leaf.
@@ -534,6 +560,7 @@ pub const fn aecs_entry(code: u16, len: u8) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::{vec, vec::Vec};
 
     const PLAIN: [u32; 288] = {
         let mut t = [0u32; 288];
@@ -597,6 +624,51 @@ mod tests {
             assert_eq!(decode(&table, bits, 8), (k, k + 1), "symbol {k}");
         }
         assert_eq!(decode(&table, 0x7fff, 8), (15, 15));
+    }
+
+    #[test]
+    fn returned_counts_are_the_lengths_counts() {
+        // Random alphabets, flat to steeply skewed (deep trees that need limiting), and
+        // the small special cases: the counts returned are those of the lengths written.
+        let mut next = crate::test_support::xorshift(0x9e37_79b9_7f4a_7c15u64);
+        let mut cases: Vec<Vec<u32>> = vec![vec![], vec![0, 0], vec![5], vec![0, 3], vec![3, 0]];
+        for _ in 0..3000 {
+            let n = 1 + (next() % MAX_BUILD_SYMBOLS as u64) as usize;
+            let used_one_in = 1 + next() % 6;
+            let skew = next() % 24;
+            cases.push(
+                (0..n)
+                    .map(|_| {
+                        if next() % used_one_in == 0 {
+                            1 + ((next() % (1 << 20)) >> (next() % (skew + 1))) as u32
+                        } else {
+                            0
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        let (mut fib, mut a, mut b) = (Vec::new(), 1u32, 1u32);
+        for _ in 0..40 {
+            fib.push(a);
+            (a, b) = (b, a.saturating_add(b));
+        }
+        cases.push(fib);
+        for (case, freqs) in cases.iter().enumerate() {
+            let used = freqs.iter().filter(|&&f| f != 0).count();
+            // A code of `used` codewords needs room for them: 2^max_len at least.
+            for max_len in [7, 15].into_iter().filter(|&m| used <= 1 << m) {
+                let mut lens = vec![0u8; freqs.len()];
+                let counts = build_code_lengths(freqs, max_len, &mut lens);
+                let mut expected = [0u16; MAX_CODEWORD_LEN + 1];
+                for &l in &lens {
+                    expected[usize::from(l)] += 1;
+                }
+                expected[0] = 0;
+                assert_eq!(counts, expected, "case {case}, max_len {max_len}");
+                assert!(lens.iter().all(|&l| u32::from(l) <= max_len));
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::tokens::{
     DIST_SLOTS, EOB, LENGTH_EXTRA_BITS, MAX_MATCH, MIN_MATCH,
 };
 use crate::bits::BitWriter;
-use crate::huffman::{build_code_lengths, canonical_codes};
+use crate::huffman::{build_code_lengths, canonical_codes, LengthCounts};
 use crate::inflate::tables::PRECODE_ORDER;
 use crate::inflate::tables::{DIST_BASE, LENGTH_BASE};
 use alloc::boxed::Box;
@@ -126,18 +126,19 @@ impl<const N: usize> Code<N> {
     /// whatever entries they had, so callers must never look one up: true of a code
     /// built from the counts of the very tokens it then writes, where every counted
     /// symbol has a codeword.
-    fn assign_used_codewords(&mut self) {
+    ///
+    /// `count` is how many symbols have each length, as [`build_code_lengths`] returns it
+    /// (counting them here again cost as much as the rest: the unused symbols' zero
+    /// lengths incremented one counter back to back, a chain through memory).
+    fn assign_used_codewords(&mut self, count: &LengthCounts) {
         // The used symbols in order, gathered without a branch (whether a symbol is used
         // is as random as the data).
         let mut used = [0u16; N];
         let mut n = 0;
-        let mut count = [0u16; 16];
         for (sym, &len) in self.lens.iter().enumerate() {
             used[n] = sym as u16;
             n += usize::from(len != 0);
-            count[usize::from(len & 15)] += 1;
         }
-        count[0] = 0;
         let mut next = [0u32; 16];
         let mut code = 0u32;
         for len in 1..16 {
@@ -426,17 +427,19 @@ impl BlockWriter {
     /// Build the dynamic codes and their header; returns the header's size in bits
     /// (after the 3 block-header bits).
     fn prepare_dynamic(&mut self) -> u64 {
-        build_code_lengths(&self.litlen_freq, 15, &mut self.litlen.lens);
-        build_code_lengths(&self.dist_freq[..NUM_DIST], 15, &mut self.dist.lens);
-        if self.dist.lens.iter().all(|&l| l == 0) {
+        let litlen_counts = build_code_lengths(&self.litlen_freq, 15, &mut self.litlen.lens);
+        let mut dist_counts =
+            build_code_lengths(&self.dist_freq[..NUM_DIST], 15, &mut self.dist.lens);
+        if dist_counts[1..].iter().all(|&c| c == 0) {
             // No matches: still describe a (complete) distance code, as zlib does.
             self.dist.lens[0] = 1;
             self.dist.lens[1] = 1;
+            dist_counts[1] = 2;
         }
         // Built from the counts of the tokens about to be written: every symbol written
         // has a codeword.
-        self.litlen.assign_used_codewords();
-        self.dist.assign_used_codewords();
+        self.litlen.assign_used_codewords(&litlen_counts);
+        self.dist.assign_used_codewords(&dist_counts);
         self.prepare_header()
     }
 
@@ -1171,12 +1174,12 @@ mod tests {
                 }
             }
             let mut full = Code::<NUM_LITLEN>::new();
-            crate::huffman::build_code_lengths(&freqs, 15, &mut full.lens);
+            let counts = crate::huffman::build_code_lengths(&freqs, 15, &mut full.lens);
             let mut used = full.clone();
             // Stale entries in the unused symbols' places must not matter.
             used.packed = [0xdead_beef; NUM_LITLEN];
             full.assign_codewords();
-            used.assign_used_codewords();
+            used.assign_used_codewords(&counts);
             for sym in (0..NUM_LITLEN).filter(|&s| full.lens[s] != 0) {
                 assert_eq!(
                     (used.rev[sym], used.packed[sym]),
