@@ -404,7 +404,8 @@ impl MatchFinder {
         len
     }
 
-    /// Search the chain starting at `stamp` for the longest match of position `i`.
+    /// Search the chain starting at `stamp` for the longest match of position `i` longer
+    /// than `beat` (see [`LazyFinder::insert_and_search`]).
     #[inline(always)]
     fn search_chain(
         &self,
@@ -412,10 +413,10 @@ impl MatchFinder {
         i: usize,
         end: usize,
         p: &LazyParams,
-        word: u32,
         mut stamp: u32,
         beat: usize,
     ) -> (usize, usize) {
+        let word = read_u32(data, i);
         let base = self.base;
         let max = (end - i).min(MAX_MATCH);
         let mut best = (beat, 0usize);
@@ -492,7 +493,7 @@ impl LazyFinder for MatchFinder {
         let head = self.head[h];
         self.prev[i % WINDOW] = head;
         self.head[h] = self.base + i as u32;
-        self.search_chain(data, i, end, p, word, head, beat)
+        self.search_chain(data, i, end, p, head, beat)
     }
 }
 
