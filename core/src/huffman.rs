@@ -442,26 +442,32 @@ const DEEPEST_COUNTED: usize = 32;
 /// returns how many leaves sit at each depth (those below [`DEEPEST_COUNTED`] at it).
 fn minimum_redundancy(a: &mut [u32]) -> [u32; DEEPEST_COUNTED + 1] {
     let n = a.len();
-    // Phase 1: build the tree; internal nodes' weights, then parent pointers.
+    // Phase 1: build the tree; internal nodes' weights, then parent pointers. Node
+    // `next` takes the lighter of the next internal node (`root`, always below `next`)
+    // and the next leaf (`leaf`, always above it), twice; its weight is summed in a
+    // register and stored once (adding into `a[next]` made a chain through memory).
     a[0] += a[1];
     let (mut root, mut leaf) = (0usize, 2usize);
     for next in 1..n - 1 {
-        if leaf >= n || a[root] < a[leaf] {
-            a[next] = a[root];
+        let first = if leaf >= n || a[root] < a[leaf] {
+            let w = a[root];
             a[root] = next as u32;
             root += 1;
+            w
         } else {
-            a[next] = a[leaf];
             leaf += 1;
-        }
-        if leaf >= n || (root < next && a[root] < a[leaf]) {
-            a[next] += a[root];
+            a[leaf - 1]
+        };
+        let second = if leaf >= n || (root < next && a[root] < a[leaf]) {
+            let w = a[root];
             a[root] = next as u32;
             root += 1;
+            w
         } else {
-            a[next] += a[leaf];
             leaf += 1;
-        }
+            a[leaf - 1]
+        };
+        a[next] = first + second;
     }
     // Phase 2: internal node depths.
     a[n - 2] = 0;
