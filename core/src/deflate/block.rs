@@ -456,13 +456,23 @@ impl BlockWriter {
             .copy_from_slice(&self.dist.lens[..self.num_dist]);
         self.rle_len = rle_lengths(&all[..self.num_litlen + self.num_dist], &mut self.rle);
 
-        let mut freq = [0u32; NUM_PRECODE];
-        let mut extra = 0u64;
-        for &(sym, _) in &self.rle[..self.rle_len] {
-            let s = usize::from(sym) % NUM_PRECODE;
-            freq[s] += 1;
-            extra += u64::from(PRECODE_EXTRA_BITS[s]);
+        // Counted in two tables, for even and odd items: an item often repeats the one
+        // before it, and one table would then wait on its own last increment.
+        let mut counts = [[0u32; 32]; 2];
+        for pair in self.rle[..self.rle_len].chunks(2) {
+            for (c, &(sym, _)) in counts.iter_mut().zip(pair) {
+                c[usize::from(sym) & 31] += 1;
+            }
         }
+        let mut freq = [0u32; NUM_PRECODE];
+        for (f, (a, b)) in freq.iter_mut().zip(counts[0].iter().zip(&counts[1])) {
+            *f = a + b;
+        }
+        let extra: u64 = freq
+            .iter()
+            .zip(&PRECODE_EXTRA_BITS)
+            .map(|(&f, &b)| u64::from(f) * u64::from(b))
+            .sum();
         build_code_lengths(&freq, 7, &mut self.precode.lens);
         self.precode.assign_codewords();
         self.num_precode = 4.max(
