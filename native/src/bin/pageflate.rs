@@ -122,9 +122,10 @@ enum Command {
         #[arg(long)]
         page: Option<usize>,
     },
-    /// Measure pageflate against miniz_oxide, libdeflate, zlib-rs, ISA-L (when built with
-    /// it) and zstd level 1 in one run (ratio, compress and decompress MB/s per page), plus
-    /// zero-page scan and send → recv.
+    /// Measure pageflate against miniz_oxide, libdeflate, zlib-rs, ISA-L and Intel QPL's
+    /// software path (each when built with it: `scripts/setup.sh` sets both up) and zstd
+    /// level 1 in one run (ratio, compress and decompress MB/s per page), plus zero-page
+    /// scan and send → recv.
     Bench {
         /// Guest-memory image (a file or .zst) whose non-zero pages are measured.
         #[arg(long, default_value = "../shared/corpus/guest-ram-a-64M.bin.zst")]
