@@ -42,6 +42,10 @@ pub const INVALID_ENTRY: u32 = FLAG_EXCEPTIONAL;
 /// Longest codeword deflate allows.
 pub const MAX_CODEWORD_LEN: usize = 15;
 
+/// How many symbols of a code have each codeword length (index 0 unused, always 0):
+/// what canonical codeword assignment starts from (RFC 1951 §3.2.2, `bl_count`).
+pub type LengthCounts = [u16; MAX_CODEWORD_LEN + 1];
+
 /// Bits to consume for an entry (codeword length + extra bits).
 #[inline(always)]
 pub const fn entry_consume(entry: u32) -> u32 {
@@ -84,10 +88,7 @@ impl SymbolMeaning {
 /// complete, except that a literal/length or distance code may be incomplete when no
 /// codeword is longer than one bit (no symbol at all, or a single 1-bit codeword: RFC 1951
 /// §3.2.7 allows "one distance code of one bit"). The code-length code must be complete.
-fn check_lengths(
-    counts: &[u16; MAX_CODEWORD_LEN + 1],
-    allow_lone_codeword: bool,
-) -> Result<(), InflateErrorKind> {
+fn check_lengths(counts: &LengthCounts, allow_lone_codeword: bool) -> Result<(), InflateErrorKind> {
     let mut remaining: i32 = 1; // code space left, in units of the current length
     for &count in &counts[1..] {
         remaining = (remaining << 1) - i32::from(count);
@@ -218,10 +219,7 @@ const MAX_SYMBOLS: usize = 288;
 /// counter, runs of equal lengths serialise on store-to-load forwarding). The lengths are
 /// padded with zeros to four equal quarters; unused symbols are written to a scratch slot
 /// past the end, without a branch.
-fn sort_by_length(
-    lengths: &[u8],
-    sorted: &mut [u16; MAX_SYMBOLS + 1],
-) -> ([u16; MAX_CODEWORD_LEN + 1], usize) {
+fn sort_by_length(lengths: &[u8], sorted: &mut [u16; MAX_SYMBOLS + 1]) -> (LengthCounts, usize) {
     let n = lengths.len().min(MAX_SYMBOLS);
     // MAX_SYMBOLS is a multiple of 4, so four quarters of `quarter` symbols always fit.
     let quarter = n.div_ceil(4);
@@ -234,7 +232,7 @@ fn sort_by_length(
             counts[usize::from(lens[q * quarter + i] & 0xf)] += 1;
         }
     }
-    let mut counts = [0u16; MAX_CODEWORD_LEN + 1];
+    let mut counts: LengthCounts = [0; MAX_CODEWORD_LEN + 1];
     for (len, count) in counts.iter_mut().enumerate().skip(1) {
         *count = q_counts.iter().map(|c| c[len]).sum();
     }
@@ -261,7 +259,7 @@ fn sort_by_length(
 }
 
 /// Whether the lengths use the whole code space (Kraft sum exactly 1).
-fn is_complete(counts: &[u16; MAX_CODEWORD_LEN + 1]) -> bool {
+fn is_complete(counts: &LengthCounts) -> bool {
     let space: u32 = (1..=MAX_CODEWORD_LEN)
         .map(|l| u32::from(counts[l]) << (MAX_CODEWORD_LEN - l))
         .sum();
@@ -272,7 +270,7 @@ fn is_complete(counts: &[u16; MAX_CODEWORD_LEN + 1]) -> bool {
 /// every codeword that shares its `table_bits`-bit prefix (zlib's `inflate_table` rule).
 /// `counts` are the codewords not yet placed in earlier subtables, this one's included:
 /// in canonical order they fill the new subtable's code space first.
-fn subtable_width(counts: &[u16; MAX_CODEWORD_LEN + 1], len: u32, table_bits: u32) -> u32 {
+fn subtable_width(counts: &LengthCounts, len: u32, table_bits: u32) -> u32 {
     let mut width = len - table_bits;
     let mut space: i32 = 1 << width;
     let mut l = len as usize;
@@ -334,10 +332,6 @@ pub const MAX_BUILD_SYMBOLS: usize = 288;
 /// clamping only merges ties between absurdly frequent symbols).
 const MAX_KEY_FREQ: u32 = (1 << 23) - 1;
 
-/// How many symbols of a code have each codeword length (index 0 unused, always 0):
-/// what canonical codeword assignment starts from (RFC 1951 §3.2.2, `bl_count`).
-pub type LengthCounts = [u16; MAX_CODEWORD_LEN + 1];
-
 /// Compute length-limited Huffman code lengths for `freqs` into `lens` (same length),
 /// none longer than `max_len` (at most [`MAX_CODEWORD_LEN`]; `freqs` may have at most
 /// `2^max_len` used symbols); returns how many symbols got each length.
@@ -356,7 +350,7 @@ pub fn build_code_lengths(freqs: &[u32], max_len: u32, lens: &mut [u8]) -> Lengt
     let max_len = max_len.min(MAX_CODEWORD_LEN as u32);
     let n = freqs.len().min(MAX_BUILD_SYMBOLS).min(lens.len());
     lens[..n].fill(0);
-    let mut counts = [0u16; MAX_CODEWORD_LEN + 1];
+    let mut counts: LengthCounts = [0; MAX_CODEWORD_LEN + 1];
     let mut keys = [0u32; MAX_BUILD_SYMBOLS];
     let used = sort_by_frequency(&freqs[..n], &mut keys);
     if used == 0 {
@@ -531,7 +525,7 @@ fn limit_lengths(lens: &mut [u32], max_len: u32, count: &mut [u32; DEEPEST_COUNT
 
 /// Canonical codewords (MSB-first, as RFC 1951 defines them) for `lens` into `codes`.
 pub fn canonical_codes(lens: &[u8], codes: &mut [u16]) {
-    let mut count = [0u16; MAX_CODEWORD_LEN + 1];
+    let mut count: LengthCounts = [0; MAX_CODEWORD_LEN + 1];
     for &l in lens {
         count[usize::from(l) & 0xf] += 1;
     }
