@@ -27,6 +27,7 @@ use std::time::Instant;
 mod isal;
 #[cfg(pageflate_qpl)]
 mod qpl;
+mod vector_state;
 
 const PAGE: usize = 4096;
 
@@ -468,6 +469,7 @@ pub fn run(
     for round in 0..runs {
         progress(&format!("compress round {}/{runs}", round + 1));
         for (i, c) in codecs.iter_mut().enumerate() {
+            vector_state::clear_upper_halves();
             let t = Instant::now();
             for p in &pages {
                 std::hint::black_box(c.compress(p, &mut out));
@@ -525,6 +527,7 @@ pub fn run(
         for round in 0..runs {
             progress(&format!("decompress {set} round {}/{runs}", round + 1));
             for (i, d) in decoders.iter_mut().enumerate() {
+                vector_state::clear_upper_halves();
                 let start = Instant::now();
                 for p in data {
                     ok[i] &= d.decode(p, &mut page);
@@ -545,6 +548,7 @@ pub fn run(
     let mut copy = Vec::new();
     let mut dst = vec![0u8; memory.len()];
     for _ in 0..runs {
+        vector_state::clear_upper_halves();
         let t = Instant::now();
         std::hint::black_box(memory.chunks_exact(PAGE).filter(|p| is_zero(p)).count());
         scan.push(mb_per_s(memory.len(), t.elapsed().as_secs_f64()));
