@@ -8,7 +8,6 @@
 //! decoder build instead of the one [`DecoderBuild::detect`] picks).
 
 use pageflate::cpu::{decompress_page_with, DecoderBuild};
-use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
 use pageflate_core::page::{compress_page, PageEncoding};
 use pageflate_core::{Decompressor, InflateOptions};
@@ -33,7 +32,7 @@ fn qpl_pages() -> Vec<Vec<u8>> {
 }
 
 fn fast_pages() -> Vec<Vec<u8>> {
-    let ram = SourceRam::open(&shared().join("corpus/guest-ram-a-64M.bin.zst"), PAGE).unwrap();
+    let ram = common::corpus(PAGE);
     let mem = ram.blocks[0].bytes();
     let mut c = Compressor::new(Level::Fast);
     let mut out = vec![0u8; 2 * PAGE];

@@ -5,15 +5,13 @@
 //!
 //! `cargo run --release -p pageflate --example dense_stats`
 
-use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
 use pageflate_core::page::{compress_page, PageEncoding};
 use pageflate_core::trace::{trace_deflate, TokenKind};
 #[path = "../tests/common/mod.rs"]
 mod common;
 fn main() {
-    let path = common::shared_with("corpus").join("corpus/guest-ram-a-64M.bin.zst");
-    let ram = SourceRam::open(&path, 4096).unwrap();
+    let ram = common::corpus(4096);
     let pages = common::nonzero_pages(&ram, 4096);
     let mut c = Compressor::new(Level::Dense);
     let mut out = vec![0u8; 8192];

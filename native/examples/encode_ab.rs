@@ -19,7 +19,6 @@
 //!   later runs read them, so an experiment that changes the output measures the same
 //!   pages as the baseline.
 
-use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
 use pageflate_core::page::{compress_page, PageEncoding};
 use std::time::Instant;
@@ -135,8 +134,7 @@ fn main() {
         _ => Level::Dense,
     };
     let only_ours = args.next().is_some();
-    let path = common::shared_with("corpus").join("corpus/guest-ram-a-64M.bin.zst");
-    let ram = SourceRam::open(&path, PAGE).unwrap();
+    let ram = common::corpus(PAGE);
     let mut pages = common::nonzero_pages(&ram, PAGE);
     let mut ours = Compressor::new(level);
     let mut out = vec![0u8; 2 * PAGE];

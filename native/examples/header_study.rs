@@ -7,7 +7,6 @@
 //! output.
 //!
 //! `cargo run --release -p pageflate --example header_study`
-use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
 use pageflate_core::huffman::build_code_lengths;
 use pageflate_core::page::{compress_page, PageEncoding};
@@ -183,8 +182,7 @@ fn header_bits(x: &[u8]) -> u64 {
 }
 
 fn main() {
-    let path = common::shared_with("corpus").join("corpus/guest-ram-a-64M.bin.zst");
-    let ram = SourceRam::open(&path, 4096).unwrap();
+    let ram = common::corpus(4096);
     let pages = common::nonzero_pages(&ram, 4096);
     let mut c = Compressor::new(Level::Dense);
     let mut out = vec![0u8; 8192];

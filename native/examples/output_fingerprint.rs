@@ -4,15 +4,13 @@
 //!
 //! `cargo run --release -p pageflate --example output_fingerprint`
 
-use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
 use pageflate_core::page::{compress_page, PageEncoding};
 use std::hash::Hasher;
 #[path = "../tests/common/mod.rs"]
 mod common;
 fn main() {
-    let path = common::shared_with("corpus").join("corpus/guest-ram-a-64M.bin.zst");
-    let ram = SourceRam::open(&path, 4096).unwrap();
+    let ram = common::corpus(4096);
     for level in [Level::Fast, Level::Dense] {
         let mut c = Compressor::new(level);
         let mut out = vec![0u8; 8192];

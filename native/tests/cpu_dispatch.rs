@@ -5,7 +5,6 @@
 //! (the test then checks nothing new, and says so).
 
 use pageflate::cpu::{decompress_page_with, DecoderBuild};
-use pageflate::ram::SourceRam;
 use pageflate_core::deflate::{Compressor, Level};
 use pageflate_core::page::{compress_page, PageEncoding};
 use pageflate_core::{Decompressor, InflateOptions};
@@ -29,8 +28,7 @@ fn assert_builds_agree(data: &[u8], what: &str) -> bool {
 }
 
 fn corpus_pages(n: usize) -> Vec<Vec<u8>> {
-    let path = common::shared_with("corpus").join("corpus/guest-ram-a-64M.bin.zst");
-    let ram = SourceRam::open(&path, PAGE).unwrap();
+    let ram = common::corpus(PAGE);
     ram.blocks[0]
         .bytes()
         .chunks_exact(PAGE)

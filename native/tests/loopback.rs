@@ -95,8 +95,7 @@ fn dense_level_over_a_unix_socket_round_trips() {
 
 #[test]
 fn the_corpus_round_trips_and_the_recording_is_a_capture() {
-    let corpus = shared().join("corpus/guest-ram-a-64M.bin.zst");
-    let ram = SourceRam::open(&corpus, 4096).expect("corpus");
+    let ram = common::corpus(4096);
     let record = tmp("corpus-record");
     let opts = SendOptions {
         channels: 2,

@@ -21,6 +21,14 @@ pub fn shared() -> PathBuf {
     shared_with("captures")
 }
 
+/// The benchmark corpus, `corpus/guest-ram-a-64M.bin.zst` of the shared data set, in
+/// `page_size` pages.
+#[allow(dead_code)] // not every test file uses it
+pub fn corpus(page_size: usize) -> pageflate::ram::SourceRam {
+    let path = shared_with("corpus").join("corpus/guest-ram-a-64M.bin.zst");
+    pageflate::ram::SourceRam::open(&path, page_size).expect("the benchmark corpus opens")
+}
+
 /// The non-zero pages of a guest-memory image's first block, in order: the pages a
 /// migration compresses (zero pages go as flags alone).
 #[allow(dead_code)] // not every test file uses it
