@@ -14,9 +14,11 @@ use pageflate_core::trace::trace_deflate;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+/// Precode symbols in the order a header lists their code lengths (RFC 1951).
 const ORDER: [usize; 19] = [
     16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
 ];
+/// Extra bits of each precode symbol (16: 2, 17: 3, 18: 7).
 const EXTRA: [u64; 19] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 7];
 
 /// Greedy (zlib-style) items: (symbol, count covered).
@@ -169,16 +171,41 @@ fn reversed_ties(lens: &[u8], freq: &[u32]) -> Vec<u8> {
     out
 }
 
-fn header_bits(x: &[u8]) -> u64 {
-    let g = greedy(x);
-    let (mut best, mut pl) = price(&g);
-    for _ in 0..3 {
-        let items = dp(x, &pl);
-        let (bits, npl) = price(&items);
+/// Header bits of the lengths `x` with greedy items, and with items chosen by price (the
+/// precode rebuilt from the last choice, four rounds; the cheapest header seen).
+fn header_bits(x: &[u8]) -> (u64, u64) {
+    let (greedy_bits, mut pl) = price(&greedy(x));
+    let mut best = greedy_bits;
+    for _ in 0..4 {
+        let (bits, next) = price(&dp(x, &pl));
         best = best.min(bits);
-        pl = npl;
+        pl = next;
     }
-    best
+    (greedy_bits, best)
+}
+
+/// How many of `lens` a header describes: up to the last used one, at least `min`.
+fn described(lens: &[u8], min: usize) -> usize {
+    min.max(lens.iter().rposition(|&v| v > 0).map_or(0, |k| k + 1))
+}
+
+/// The literal/length and distance symbol counts of a block's tokens.
+fn symbol_counts(tokens: &[pageflate_core::trace::Token]) -> (Vec<u32>, [u32; 30]) {
+    use pageflate_core::trace::TokenKind;
+    let mut litlen = vec![0u32; 286];
+    let mut dist = [0u32; 30];
+    for tok in tokens {
+        match tok.kind {
+            TokenKind::Literal(v) => litlen[usize::from(v)] += 1,
+            TokenKind::Match { length, distance } => {
+                litlen[length_sym(usize::from(length))] += 1;
+                dist[dist_sym(usize::from(distance))] += 1;
+            }
+            _ => {}
+        }
+    }
+    litlen[256] += 1;
+    (litlen, dist)
 }
 
 fn main() {
@@ -201,41 +228,19 @@ fn main() {
             // Header bits after the 3 block-header bits.
             actual += b.header_bits.end - b.header_bits.start - 3;
             // The lengths the header describes: HLIT and HDIST trim trailing zeros.
-            let used =
-                |l: &[u8], min: usize| min.max(l.iter().rposition(|&v| v > 0).map_or(0, |k| k + 1));
-            let (hlit, hdist) = (used(&b.litlen_lengths, 257), used(&b.dist_lengths, 1));
+            let (hlit, hdist) = (
+                described(&b.litlen_lengths, 257),
+                described(&b.dist_lengths, 1),
+            );
             let mut x = b.litlen_lengths[..hlit].to_vec();
             x.extend_from_slice(&b.dist_lengths[..hdist]);
-            let g = greedy(&x);
-            let (gb, mut pl) = price(&g);
-            mine += gb;
-            let mut best = gb;
-            for _ in 0..4 {
-                let items = dp(&x, &pl);
-                let (bits, npl) = price(&items);
-                best = best.min(bits);
-                pl = npl;
-            }
+            let (greedy_bits, best) = header_bits(&x);
+            mine += greedy_bits;
             best_total += best;
-            // Frequencies from the block's tokens.
-            let mut lf = vec![0u32; b.litlen_lengths.len().max(286)];
-            let mut df = [0u32; 30];
-            for tok in &t.tokens[b.first_token..b.first_token + b.token_count] {
-                match tok.kind {
-                    pageflate_core::trace::TokenKind::Literal(v) => lf[v as usize] += 1,
-                    pageflate_core::trace::TokenKind::Match { length, distance } => {
-                        lf[length_sym(length as usize)] += 1;
-                        df[dist_sym(distance as usize)] += 1;
-                    }
-                    _ => {}
-                }
-            }
-            lf[256] += 1;
-            let rl = reversed_ties(&b.litlen_lengths[..hlit], &lf[..hlit]);
-            let rd = reversed_ties(&b.dist_lengths[..hdist], &df[..hdist]);
-            let mut y = rl.clone();
-            y.extend_from_slice(&rd);
-            let alt = header_bits(&y);
+            let (lf, df) = symbol_counts(&t.tokens[b.first_token..b.first_token + b.token_count]);
+            let mut y = reversed_ties(&b.litlen_lengths[..hlit], &lf[..hlit]);
+            y.extend(reversed_ties(&b.dist_lengths[..hdist], &df[..hdist]));
+            let (_, alt) = header_bits(&y);
             tie_total += best.min(alt);
         }
     }
