@@ -29,10 +29,8 @@ fn assert_builds_agree(data: &[u8], what: &str) -> bool {
 
 fn corpus_pages(n: usize) -> Vec<Vec<u8>> {
     let ram = common::corpus(PAGE);
-    ram.blocks[0]
-        .bytes()
-        .chunks_exact(PAGE)
-        .filter(|p| p.iter().any(|&b| b != 0))
+    common::nonzero_pages(&ram, PAGE)
+        .into_iter()
         .step_by(3)
         .take(n)
         .map(<[u8]>::to_vec)
