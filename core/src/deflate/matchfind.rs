@@ -36,8 +36,10 @@ pub(crate) struct LazyParams {
     pub nice: usize,
     /// Matches shorter than this are checked against the next position.
     pub lazy_below: usize,
-    /// Every position of a match shorter than this is indexed; longer ones index their tail.
-    pub insert_all_below: usize,
+    /// How many of a match's last covered positions are indexed, besides those its own
+    /// search and the lazy step's indexed (a match's end is what later data most often
+    /// continues from; its other interior positions are left out).
+    pub tail: usize,
 }
 
 /// Hash tables of the parsers.
@@ -690,14 +692,9 @@ pub(crate) fn lazy<C: LazyFinder, S: TokenSink>(
             }
         }
         sink.matched(len, dist);
-        // Index the positions the match covers; for long matches (runs, repeated
-        // structures) only its tail, which is what later data is likely to match.
+        // Index the match's last positions (see `LazyParams::tail`).
         let stop = (i + len).min(hash_end);
-        let from = if len > p.insert_all_below {
-            stop.saturating_sub(4).max(inserted_to)
-        } else {
-            inserted_to
-        };
+        let from = stop.saturating_sub(p.tail).max(inserted_to);
         for j in from..stop {
             finder.insert(data, j);
         }

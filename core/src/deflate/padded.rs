@@ -173,11 +173,7 @@ impl PageBuckets {
             }
             sink.matched(len, dist);
             let covered = (i + len).min(hash_end);
-            let from = if len > p.insert_all_below {
-                covered.saturating_sub(4).max(inserted_to)
-            } else {
-                inserted_to
-            };
+            let from = covered.saturating_sub(p.tail).max(inserted_to);
             for j in from..covered {
                 self.push(page.u32_at(j), j);
             }
