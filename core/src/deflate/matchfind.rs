@@ -30,8 +30,11 @@ pub(super) const MIN_HASHED_MATCH: usize = 4;
 /// Search effort of the lazy parser.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LazyParams {
-    /// Chain entries examined per position.
+    /// Chain entries (bucket entries) examined per position.
     pub depth: u32,
+    /// Entries the lazy step's search examines: it looks only for a match longer than the
+    /// one in hand, and the newest candidate is where one is most often found.
+    pub lazy_depth: u32,
     /// A match this long ends the search.
     pub nice: usize,
     /// Matches shorter than this are checked against the next position.
@@ -425,7 +428,7 @@ impl MatchFinder {
         if max < MIN_HASHED_MATCH {
             return best;
         }
-        let mut depth = p.depth;
+        let mut depth = if beat > 0 { p.lazy_depth } else { p.depth };
         while stamp >= base && depth > 0 {
             let cand = (stamp - base) as usize;
             if cand < i && i - cand > WINDOW {
@@ -617,7 +620,11 @@ impl LazyFinder for PageBuckets {
         if max < MIN_HASHED_MATCH {
             return best;
         }
-        for entry in [entries & 0xffff, entries >> 16] {
+        let depth = if beat > 0 { p.lazy_depth } else { p.depth };
+        for entry in [entries & 0xffff, entries >> 16]
+            .into_iter()
+            .take(depth as usize)
+        {
             // Empty or from an earlier page (and so is the older one), or out of the
             // window (the older one even more so); `i` itself when a parse resumes at an
             // indexed position.

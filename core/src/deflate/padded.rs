@@ -101,7 +101,11 @@ impl PageBuckets {
         let entries = self.push(word, i);
         let max = (PAGE_4K - i).min(MAX_MATCH);
         let mut best = (beat, 0usize);
-        for entry in [entries & 0xffff, entries >> 16] {
+        let depth = if beat > 0 { p.lazy_depth } else { p.depth };
+        for entry in [entries & 0xffff, entries >> 16]
+            .into_iter()
+            .take(depth as usize)
+        {
             // Empty, or from an earlier page (and so is the older one).
             let cand = self.position(entry);
             if cand >= i {
