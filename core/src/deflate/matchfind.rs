@@ -45,6 +45,19 @@ pub(crate) struct LazyParams {
     pub tail: usize,
 }
 
+impl LazyParams {
+    /// Candidates a search examines: the lazy step's (`beat > 0`, the length of the match
+    /// in hand) [`Self::lazy_depth`], any other [`Self::depth`].
+    #[inline(always)]
+    pub(crate) fn search_depth(&self, beat: usize) -> u32 {
+        if beat > 0 {
+            self.lazy_depth
+        } else {
+            self.depth
+        }
+    }
+}
+
 /// Hash tables of the parsers.
 pub(crate) struct MatchFinder {
     head: Box<[u32]>,
@@ -428,7 +441,7 @@ impl MatchFinder {
         if max < MIN_HASHED_MATCH {
             return best;
         }
-        let mut depth = if beat > 0 { p.lazy_depth } else { p.depth };
+        let mut depth = p.search_depth(beat);
         while stamp >= base && depth > 0 {
             let cand = (stamp - base) as usize;
             if cand < i && i - cand > WINDOW {
@@ -620,11 +633,8 @@ impl LazyFinder for PageBuckets {
         if max < MIN_HASHED_MATCH {
             return best;
         }
-        let depth = if beat > 0 { p.lazy_depth } else { p.depth };
-        for entry in [entries & 0xffff, entries >> 16]
-            .into_iter()
-            .take(depth as usize)
-        {
+        let depth = p.search_depth(beat) as usize;
+        for entry in [entries & 0xffff, entries >> 16].into_iter().take(depth) {
             // Empty or from an earlier page (and so is the older one), or out of the
             // window (the older one even more so); `i` itself when a parse resumes at an
             // indexed position.

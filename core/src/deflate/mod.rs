@@ -52,7 +52,7 @@ impl Level {
     ///   for less time. With the two above: 1.410–1.420× at 0.3649.
     /// - The lazy step's search tries only the newer candidate. The older one almost never
     ///   beat the match in hand (ratio +0.00005) and cost its tests' mispredictions:
-    ///   1.493–1.502× at 0.3649.
+    ///   1.475–1.480× at 0.3649 (`pageflate bench`: 1.35× → 1.45–1.47× for the three).
     fn lazy_params(self) -> LazyParams {
         LazyParams {
             depth: 2,

@@ -102,19 +102,16 @@ impl PageBuckets {
         let entries = self.push(word, i);
         let max = (PAGE_4K - i).min(MAX_MATCH);
         let mut best = (beat, 0usize);
-        let depth = if beat > 0 { p.lazy_depth } else { p.depth };
-        for entry in [entries & 0xffff, entries >> 16]
-            .into_iter()
-            .take(depth as usize)
-        {
+        let depth = p.search_depth(beat) as usize;
+        for entry in [entries & 0xffff, entries >> 16].into_iter().take(depth) {
             // Empty, or from an earlier page (and so is the older one).
             let cand = self.position(entry);
             if cand >= i {
                 break;
             }
             // The candidate must match through byte `best.0` to beat `best`.
-            let tail = best.0.max(3) - 3;
-            if page.u32_at(cand) == word && page.u32_at(cand + tail) == page.u32_at(i + tail) {
+            let last4 = best.0.max(3) - 3;
+            if page.u32_at(cand) == word && page.u32_at(cand + last4) == page.u32_at(i + last4) {
                 let len = MIN_HASHED_MATCH
                     + page.common_prefix(
                         cand + MIN_HASHED_MATCH,
