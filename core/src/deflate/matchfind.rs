@@ -37,8 +37,6 @@ pub(crate) struct LazyParams {
     pub lazy_depth: u32,
     /// A match this long ends the search.
     pub nice: usize,
-    /// Matches shorter than this are checked against the next position.
-    pub lazy_below: usize,
     /// How many of a match's last covered positions are indexed, besides those its own
     /// search and the lazy step's indexed (a match's end is what later data most often
     /// continues from; its other interior positions are left out).
@@ -698,7 +696,7 @@ pub(crate) fn lazy<C: LazyFinder, S: TokenSink>(
         }
         misses = 0;
         let mut inserted_to = i + 1;
-        if len < p.lazy_below && i + 1 < hash_end {
+        if i + 1 < hash_end {
             let next = finder.insert_and_search(data, i + 1, end, p, len);
             inserted_to = i + 2;
             if next.0 > len {

@@ -165,7 +165,7 @@ impl PageBuckets {
             }
             misses = 0;
             let mut inserted_to = i + 1;
-            if len < p.lazy_below && i + 1 < hash_end {
+            if i + 1 < hash_end {
                 let next = self.search_padded(page, i + 1, p, len);
                 inserted_to = i + 2;
                 if next.0 > len {
