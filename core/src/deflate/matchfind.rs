@@ -44,6 +44,12 @@ pub(crate) struct LazyParams {
 }
 
 impl LazyParams {
+    /// The same parse with one candidate per search, for a page that is mostly literals
+    /// (see `LITERAL_HEAVY_BITS_PER_BYTE` in the deflate module).
+    pub(crate) fn literal_heavy(self) -> Self {
+        Self { depth: 1, ..self }
+    }
+
     /// Candidates a search examines: the lazy step's (`beat > 0`, the length of the match
     /// in hand) [`Self::lazy_depth`], any other [`Self::depth`].
     #[inline(always)]
