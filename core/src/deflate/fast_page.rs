@@ -78,7 +78,7 @@ impl FastPage {
         let start_bits = self.code.start_bits;
         let mut k = Kernel::start(self, page, cap);
         k.greedy::<PROBE>(0);
-        if 2 * (k.bit_len() - start_bits) >= 17 * PROBE as u64 {
+        if super::probe_goes_raw(k.bit_len() - start_bits, PROBE) {
             return None;
         }
         k.greedy::<PAGE>(PROBE);

@@ -70,10 +70,9 @@ impl Level {
 /// [`LITERAL_HEAVY_BITS_PER_BYTE`] on, else `params` as they are.
 #[inline(always)]
 fn params_after_probe(params: LazyParams, probe_bits: u64, probed: usize) -> Option<LazyParams> {
-    let probed = probed as u64;
-    if 2 * probe_bits >= 17 * probed {
+    if probe_goes_raw(probe_bits, probed) {
         None
-    } else if probe_bits >= LITERAL_HEAVY_BITS_PER_BYTE * probed {
+    } else if probe_bits >= LITERAL_HEAVY_BITS_PER_BYTE * probed as u64 {
         Some(params.literal_heavy())
     } else {
         Some(params)
@@ -104,6 +103,13 @@ pub(crate) const MAX_BLOCK_TOKENS: usize = 16384;
 /// them 0.4189 at ~5 % more speed; 256 bytes now, ratio 0.4211 at ~1–2 % more speed than
 /// 512 (0.4212) with today's parser.
 const FAST_PROBE: usize = 256;
+
+/// The early raw decision (see [`FAST_PROBE`]): whether the first `bytes` bytes of a page,
+/// whose symbols took `bits` under the canned code, took 8.5 bits a byte or more.
+#[inline(always)]
+pub(crate) fn probe_goes_raw(bits: u64, bytes: usize) -> bool {
+    2 * bits >= 17 * bytes as u64
+}
 
 /// The dense level parses the rest of a page with [`LazyParams::literal_heavy`] when the
 /// symbols of its first [`FAST_PROBE`] bytes took at least this many bits a byte (and
@@ -313,7 +319,7 @@ impl Compressor {
         let probe = FAST_PROBE.min(page.len());
         self.finder.greedy(page, 0, probe, &mut sink);
         if probe < page.len() {
-            if 2 * sink.body_bits() >= 17 * probe as u64 {
+            if probe_goes_raw(sink.body_bits(), probe) {
                 return None;
             }
             self.finder.greedy(page, probe, page.len(), &mut sink);
@@ -386,7 +392,7 @@ impl Compressor {
         self.finder.start(probe);
         let mut sink = self.block.start_canned(BitWriter::new(scratch));
         self.finder.greedy(page, 0, probe, &mut sink);
-        2 * sink.body_bits() >= 17 * probe as u64
+        probe_goes_raw(sink.body_bits(), probe)
     }
 
     /// Price and write one final block holding the first `n` parsed tokens of `data`,
